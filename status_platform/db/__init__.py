@@ -1,0 +1,1 @@
+"""Database: the declarative base, engines, tenant-bound sessions and row-level security."""

@@ -1,0 +1,1 @@
+"""Identity: staff users, passwords, roles and management API keys."""

@@ -1,0 +1,1 @@
+"""Outgoing mail, and the local mail catcher of `statusplatform run`."""

@@ -1,0 +1,1 @@
+"""Tenancy: organizations, memberships, page routes, and resolving a request to its tenant."""

@@ -1,0 +1,94 @@
+"""Validators shared by every feature's schemas: names, slugs, emails, colours, time zones."""
+
+from __future__ import annotations
+
+import re
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from email_validator import EmailNotValidError, validate_email
+
+from status_platform.errors import ValidationError
+
+SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+COLOR_RE = re.compile(r"^#[0-9a-fA-F]{6}$")
+# Hostnames a page slug must never take: they are the platform's own or invite confusion.
+RESERVED_SLUGS = frozenset(
+    {
+        "www",
+        "api",
+        "admin",
+        "app",
+        "status",
+        "mail",
+        "smtp",
+        "static",
+        "assets",
+        "cdn",
+        "help",
+        "support",
+        "docs",
+        "login",
+        "signup",
+        "auth",
+        "billing",
+        "dashboard",
+        "platform",
+        "localhost",
+    }
+)
+
+
+def clean_text(value: object, *, field: str, label: str, max_length: int = 255, required: bool = True) -> str:
+    text = "" if value is None else str(value).strip()
+    if required and not text:
+        raise ValidationError(f"{label} is required.", field=field)
+    if len(text) > max_length:
+        raise ValidationError(f"{label} must be at most {max_length} characters.", field=field)
+    if any(ord(ch) < 32 and ch not in "\n\r\t" for ch in text):
+        raise ValidationError(f"{label} contains control characters.", field=field)
+    return text
+
+
+def clean_slug(value: object, *, field: str = "slug", label: str = "Slug") -> str:
+    slug = "" if value is None else str(value).strip().lower()
+    if not slug:
+        raise ValidationError(f"{label} is required.", field=field)
+    if not SLUG_RE.match(slug):
+        raise ValidationError(
+            f"{label} must be 1 to 63 lowercase letters, digits or hyphens, not starting or ending in one.",
+            field=field,
+        )
+    if slug in RESERVED_SLUGS:
+        raise ValidationError(f"{label} {slug!r} is reserved; choose another.", field=field)
+    return slug
+
+
+def clean_email(value: object, *, field: str = "email", label: str = "Email address") -> str:
+    raw = "" if value is None else str(value).strip()
+    if not raw:
+        raise ValidationError(f"{label} is required.", field=field)
+    try:
+        result = validate_email(raw, check_deliverability=False, test_environment=True)
+    except EmailNotValidError as exc:
+        raise ValidationError(f"{label} is not valid: {exc}", field=field) from None
+    return result.normalized.lower()
+
+
+def clean_color(value: object, *, field: str, label: str) -> str:
+    color = "" if value is None else str(value).strip()
+    if not COLOR_RE.match(color):
+        raise ValidationError(f"{label} must be a colour like #1a2b3c.", field=field)
+    return color.lower()
+
+
+def clean_time_zone(value: object, *, field: str = "time_zone") -> str:
+    name = "" if value is None else str(value).strip()
+    if name not in available_timezones() and name != "UTC":
+        raise ValidationError(
+            f"{name!r} is not a known time zone (use an IANA name like Europe/Paris).", field=field
+        )
+    try:
+        ZoneInfo(name)
+    except ZoneInfoNotFoundError:
+        raise ValidationError(f"{name!r} is not a known time zone.", field=field) from None
+    return name

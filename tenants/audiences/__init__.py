@@ -1,0 +1,1 @@
+"""Audiences (private clients) and their viewers."""

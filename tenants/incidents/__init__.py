@@ -1,0 +1,1 @@
+"""Incidents, their updates, incident types and templates."""

@@ -1,0 +1,1 @@
+"""Scheduled maintenance: windows, their lifecycle and automatic transitions."""

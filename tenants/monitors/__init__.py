@@ -1,0 +1,1 @@
+"""Uptime monitors and their check results."""

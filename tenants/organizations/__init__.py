@@ -1,0 +1,1 @@
+"""Organizations as a whole: onboarding and the demo organization."""

@@ -1,0 +1,1 @@
+"""Status pages: settings, branding, visibility, and where each page is served."""

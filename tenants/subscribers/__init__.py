@@ -1,0 +1,1 @@
+"""Subscribers, the notification outbox and deliveries."""

@@ -1,0 +1,305 @@
+"""Fixtures: a migrated database and a Redis per run, a rolled-back transaction per test, organizations.
+
+The database is SQLite by default and PostgreSQL when DATABASE_URL is set (the app then
+connects as the non-owner role, so row-level security is exercised). Redis is the embedded
+server by default and REDIS_URL when set (its database is flushed before every test).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+from flask.testing import FlaskClient
+from sqlalchemy.engine import make_url
+from werkzeug.test import Client
+
+import tenants
+from status_platform.config import Settings
+from status_platform.db import migrate
+from status_platform.db import session as db_session
+from status_platform.db.base import Base
+from status_platform.db.engine import app_database_url, create_engine, get_engine
+from status_platform.jobs import queues
+from status_platform.jobs.redis_server import ensure_embedded_redis, stop_embedded_redis
+from status_platform.wsgi import HostRouter
+from tests.factories import Organization, make_organization
+
+PLATFORM_HOST = "platform.test"
+PAGES_DOMAIN = "pages.test"
+KEEP_ROWS = {"plans", "alembic_version"}
+
+
+def _is_postgres(url: str) -> bool:
+    return make_url(url).get_backend_name() == "postgresql"
+
+
+@pytest.fixture(scope="session")
+def instance_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("instance")
+
+
+@pytest.fixture(scope="session")
+def settings(instance_path: Path) -> Iterator[Settings]:
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'test.db'}"
+    redis_url = os.environ.get("REDIS_URL") or ensure_embedded_redis(instance_path)
+    yield Settings.from_env(
+        {},
+        STATUSPLATFORM_ENV="test",
+        INSTANCE_PATH=str(instance_path),
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        PLATFORM_HOST=PLATFORM_HOST,
+        PAGES_DOMAIN=PAGES_DOMAIN,
+        HOST_CACHE_SECONDS=0,
+        RQ_QUEUE_PREFIX=f"sptest{os.getpid()}",
+        EGRESS_ALLOWLIST=("127.0.0.1/32", "::1/128", "localhost"),
+    )
+    if not os.environ.get("REDIS_URL"):
+        stop_embedded_redis(instance_path)
+
+
+@pytest.fixture(scope="session")
+def is_postgres(settings: Settings) -> bool:
+    return _is_postgres(settings.DATABASE_URL)
+
+
+@pytest.fixture(scope="session")
+def owner_engine(settings: Settings) -> Iterator[sa.Engine]:
+    """The migrating owner's engine: a clean schema, then every revision."""
+    engine = create_engine(settings.DATABASE_URL, poolclass=sa.pool.NullPool)
+    if _is_postgres(settings.DATABASE_URL):
+        with engine.begin() as conn:
+            conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+            conn.exec_driver_sql("CREATE SCHEMA public")
+    migrate.upgrade(settings)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def app_engine(settings: Settings, owner_engine: sa.Engine) -> sa.Engine:
+    """The engine the application uses (on PostgreSQL: the non-owner role)."""
+    return get_engine(app_database_url(settings))
+
+
+@pytest.fixture(scope="session")
+def redis_client(settings: Settings) -> redis.Redis:
+    return queues.configure(settings)
+
+
+@pytest.fixture(autouse=True)
+def _clean_redis(redis_client: redis.Redis) -> None:
+    redis_client.flushdb()
+
+
+@pytest.fixture(autouse=True)
+def connection(
+    request: pytest.FixtureRequest,
+    app_engine: sa.Engine,
+    owner_engine: sa.Engine,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[sa.Connection | None]:
+    """Every session of the test joins one transaction through SAVEPOINTs; all of it rolls back.
+
+    Tests that need real commits (other processes, live servers) ask for `committed_db`.
+    """
+    if "committed_db" in request.fixturenames:
+        yield None
+        return
+    with app_engine.connect() as conn:
+        outer = conn.begin()
+        db_session.SessionFactory.configure(bind=conn, join_transaction_mode="create_savepoint")
+        # Apps and workers built inside the test must not rebind sessions to the engine.
+        monkeypatch.setattr(db_session, "configure", lambda _settings: app_engine)
+        yield conn
+        outer.rollback()
+    db_session.SessionFactory.configure(bind=app_engine, join_transaction_mode="conservative_savepoint")
+
+
+@pytest.fixture
+def committed_db(app_engine: sa.Engine, owner_engine: sa.Engine) -> Iterator[sa.Engine]:
+    """Real commits, for tests with other processes or servers; every row is removed afterwards."""
+    db_session.SessionFactory.configure(bind=app_engine, join_transaction_mode="conservative_savepoint")
+    yield app_engine
+    app_engine.dispose()
+    tables = [t for t in reversed(Base.metadata.sorted_tables) if t.name not in KEEP_ROWS]
+    with owner_engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql("TRUNCATE " + ", ".join(t.name for t in tables) + " CASCADE")
+        else:
+            for table in tables:
+                conn.execute(table.delete())
+
+
+# --- apps and clients --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def router(settings: Settings, owner_engine: sa.Engine) -> HostRouter:
+    """The one WSGI entry (admin app on the platform host, public app on page hosts)."""
+    return HostRouter(settings)
+
+
+@pytest.fixture
+def web(router: HostRouter) -> Client:
+    """A client of the whole router: pass the Host header you mean."""
+    return Client(router)
+
+
+class PlatformHostClient(FlaskClient):
+    """A test client of the admin app whose requests carry the platform host."""
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("base_url", f"http://{PLATFORM_HOST}")
+        return super().open(*args, **kwargs)
+
+
+@pytest.fixture
+def admin_client(router: HostRouter) -> FlaskClient:
+    return PlatformHostClient(router.admin_app, router.admin_app.response_class, use_cookies=True)
+
+
+def csrf_token(html: str) -> str:
+    match = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', html) or re.search(
+        r'name="csrf_token" value="([^"]+)"', html
+    )
+    assert match, "the form has no CSRF token"
+    return match.group(1)
+
+
+def log_in(client: FlaskClient, email: str, password: str) -> Any:
+    token = csrf_token(client.get("/login").get_data(as_text=True))
+    return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
+
+
+@pytest.fixture
+def staff_client(admin_client: FlaskClient, org_a: Organization) -> FlaskClient:
+    """The owner of organization A, signed in."""
+    response = log_in(admin_client, org_a.owner_email, org_a.owner_password)
+    assert response.status_code == 302
+    return admin_client
+
+
+# --- organizations -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def org_a() -> Organization:
+    return make_organization("acme", "Acme")
+
+
+@pytest.fixture
+def org_b() -> Organization:
+    return make_organization("globex", "Globex")
+
+
+# --- jobs --------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def run_jobs(settings: Settings, redis_client: redis.Redis) -> Callable[..., int]:
+    """Run every queued job in this process with a real RQ worker in burst mode; returns how many ran."""
+    from status_platform.jobs.worker import build_worker
+
+    tenants.register_periodic_tasks()
+
+    def _run(*queue_names: str) -> int:
+        worker = build_worker(settings, queue_names or queues.QUEUE_NAMES, forking=False)
+        worker.work(burst=True)
+        return int(worker.successful_job_count) + int(worker.failed_job_count)
+
+    return _run
+
+
+# --- mail and HTTP receivers -------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class CapturedMail:
+    messages: list[EmailMessage] = field(default_factory=list)
+    host: str = "127.0.0.1"
+    port: int = 0
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
+        message = message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
+        self.messages.append(message)  # type: ignore[arg-type]
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[CapturedMail]:
+    """A real SMTP server (aiosmtpd) on loopback that keeps every message it receives."""
+    captured = CapturedMail()
+    captured.port = _free_port()
+    controller = Controller(captured, hostname=captured.host, port=captured.port)
+    controller.start()
+    yield captured
+    controller.stop()
+
+
+@dataclass
+class ReceivedRequest:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class HttpReceiver:
+    """An HTTP server on loopback recording every request; `responses` are answered in turn (then 200)."""
+
+    url: str = ""
+    requests: list[ReceivedRequest] = field(default_factory=list)
+    responses: list[int] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+@pytest.fixture
+def http_receiver() -> Iterator[HttpReceiver]:
+    receiver = HttpReceiver()
+
+    class Handler(BaseHTTPRequestHandler):
+        def _record(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            with receiver.lock:
+                receiver.requests.append(ReceivedRequest(self.command, self.path, dict(self.headers), body))
+                status = receiver.responses.pop(0) if receiver.responses else 200
+            self.send_response(status)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        do_GET = do_POST = do_PUT = _record  # noqa: N815
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    receiver.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield receiver
+    server.shutdown()
+    server.server_close()
