@@ -245,6 +245,10 @@ def _wait_for_web(port: int, host: str, deadline: float) -> bool:
     return False
 
 
+def _interrupt(_signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt
+
+
 def _run(args: argparse.Namespace, settings: Settings) -> int:
     """Everything for a demo on one machine: SQLite, embedded Redis, web, worker, clock, mail catcher."""
     from dataclasses import replace
@@ -253,6 +257,9 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     from status_platform.jobs.redis_server import stop_embedded_redis
     from status_platform.mail.catcher import MailCatcher
 
+    # Ctrl-C and SIGTERM both stop everything, even when started with SIGINT ignored (a background job).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
     instance = Path(settings.INSTANCE_PATH).resolve()
     smtp_port, mail_web_port = _free_port(1025), _free_port(8025)
     settings = replace(

@@ -127,13 +127,13 @@ def connection(
         monkeypatch.setattr(db_session, "configure", lambda _settings: app_engine)
         yield conn
         outer.rollback()
-    db_session.SessionFactory.configure(bind=app_engine, join_transaction_mode="conservative_savepoint")
+    db_session.SessionFactory.configure(bind=app_engine, join_transaction_mode="conditional_savepoint")
 
 
 @pytest.fixture
 def committed_db(app_engine: sa.Engine, owner_engine: sa.Engine) -> Iterator[sa.Engine]:
     """Real commits, for tests with other processes or servers; every row is removed afterwards."""
-    db_session.SessionFactory.configure(bind=app_engine, join_transaction_mode="conservative_savepoint")
+    db_session.SessionFactory.configure(bind=app_engine, join_transaction_mode="conditional_savepoint")
     yield app_engine
     app_engine.dispose()
     tables = [t for t in reversed(Base.metadata.sorted_tables) if t.name not in KEEP_ROWS]
@@ -166,6 +166,10 @@ class PlatformHostClient(FlaskClient):
     def open(self, *args: Any, **kwargs: Any) -> Any:
         kwargs.setdefault("base_url", f"http://{PLATFORM_HOST}")
         return super().open(*args, **kwargs)
+
+    def session_transaction(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("base_url", f"http://{PLATFORM_HOST}")
+        return super().session_transaction(*args, **kwargs)
 
 
 @pytest.fixture

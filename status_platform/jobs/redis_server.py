@@ -6,9 +6,9 @@ socket, so the server is started once by whichever process needs it first.
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import os
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -84,11 +84,19 @@ def ensure_embedded_redis(instance_path: str | os.PathLike[str]) -> str:
     return embedded_url(instance_path)
 
 
-def stop_embedded_redis(instance_path: str | os.PathLike[str]) -> None:
-    """Ask the embedded server to save and exit (used by `statusplatform run` on Ctrl-C)."""
-    _, socket_path, _ = _paths(instance_path)
-    if not _answers(socket_path):
+def stop_embedded_redis(instance_path: str | os.PathLike[str], *, timeout: float = 10) -> None:
+    """Stop the embedded server (it saves its data first); used by `statusplatform run` on Ctrl-C."""
+    _, socket_path, pid_path = _paths(instance_path)
+    try:
+        pid = int(pid_path.read_text().strip())
+        os.kill(pid, signal.SIGTERM)
+    except (FileNotFoundError, ValueError, ProcessLookupError):
         return
-    # The server closes the connection as it exits.
-    with contextlib.suppress(redis.ConnectionError, OSError):
-        redis.Redis(unix_socket_path=str(socket_path), socket_timeout=5).shutdown(save=True)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.05)
+    raise EmbeddedRedisError(f"embedded Redis (pid {pid}) did not stop within {timeout:.0f} s")

@@ -187,3 +187,8 @@ class BillingEvent(Base):
     )
     event_type: Mapped[str] = mapped_column(sa.String(100))
     received_at: Mapped[CreatedAt]
+
+
+# Memberships and invitations name User: registering it here lets mappers configure whatever
+# a process imports first (a worker may import only the job's module).
+from status_platform.identity import models as _identity_models  # noqa: E402, F401
