@@ -32,7 +32,7 @@ def home() -> Response:
 
 
 @bp.route("/login", methods=["GET", "POST"])
-def login() -> Response | tuple[str, int] | str:
+def login() -> Response | str:
     form = LoginForm()
     if form.validate_on_submit():
         email = (form.email.data or "").strip().lower()
@@ -44,9 +44,8 @@ def login() -> Response | tuple[str, int] | str:
             login_user(user)
             return redirect(_safe_next(request.args.get("next")) or url_for("auth.organizations"))
         form.password.errors = ["The email address or password is not right."]
-        return render_template("admin/login.html", form=form), 401
-    status = 422 if request.method == "POST" else 200
-    return render_template("admin/login.html", form=form), status
+    # A refused form is shown again, fields marked (a browser logs any 4xx page as an error).
+    return render_template("admin/login.html", form=form)
 
 
 def _safe_next(target: str | None) -> str | None:

@@ -24,6 +24,7 @@ import redis
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 from flask.testing import FlaskClient
+from rq.serializers import JSONSerializer
 from sqlalchemy.engine import make_url
 from werkzeug.test import Client
 
@@ -222,9 +223,30 @@ def run_jobs(settings: Settings, redis_client: redis.Redis) -> Callable[..., int
     tenants.register_periodic_tasks()
 
     def _run(*queue_names: str) -> int:
-        worker = build_worker(settings, queue_names or queues.QUEUE_NAMES, forking=False)
-        worker.work(burst=True)
-        return int(worker.successful_job_count) + int(worker.failed_job_count)
+        names = queue_names or queues.QUEUE_NAMES
+
+        def finished_and_failed() -> tuple[set[str], set[str]]:
+            finished: set[str] = set()
+            failed: set[str] = set()
+            for name in names:
+                queue = queues.get_queue(name)
+                finished.update(queue.finished_job_registry.get_job_ids())
+                failed.update(queue.failed_job_registry.get_job_ids())
+            return finished, failed
+
+        finished_before, failed_before = finished_and_failed()
+        build_worker(settings, names, forking=False).work(burst=True)
+        finished, failed = finished_and_failed()
+        new_failures = failed - failed_before
+        if new_failures:
+            from rq.job import Job
+
+            reasons = [
+                Job.fetch(job_id, connection=redis_client, serializer=JSONSerializer).latest_result()
+                for job_id in new_failures
+            ]
+            raise AssertionError(f"{len(new_failures)} job(s) failed: {[r.exc_string for r in reasons if r]}")
+        return len(finished - finished_before)
 
     return _run
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from status_platform.jobs.queues import get_queue
 
@@ -35,6 +35,8 @@ def enqueue_after_commit(
     Arguments must be JSON values (ids and short strings, tenant_id first): the worker reloads
     rows itself. Outbox-backed work survives a failed push because a sweeper re-enqueues it.
     """
+    if not session.in_transaction():
+        session.begin()  # so that a rollback before any statement still drops the job
     session.info.setdefault("pending_jobs", []).append(PendingJob(func, args, queue, options))
 
 
@@ -52,9 +54,11 @@ def _push_pending(session: Session) -> None:
             log.exception("could not enqueue %s after commit", job.func.__qualname__)
 
 
-@event.listens_for(Session, "after_rollback")
-def _drop_pending(session: Session) -> None:
-    session.info.pop("pending_jobs", None)
+@event.listens_for(Session, "after_soft_rollback")
+def _drop_pending(session: Session, previous_transaction: SessionTransaction) -> None:
+    # Soft: also when rollback() is called before any statement began a database transaction.
+    if not previous_transaction.nested:
+        session.info.pop("pending_jobs", None)
 
 
 def enqueue_now(func: Callable[..., Any], *args: Any, queue: str = "default", **options: Any) -> None:

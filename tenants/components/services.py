@@ -25,11 +25,15 @@ from tenants.subscribers.models import EventKind
 from tenants.subscribers.outbox import record_notification
 
 
-def _next_position(session: Session, model: type[Component] | type[ComponentGroup], page_id: str) -> int:
-    stmt = select(sa.func.coalesce(sa.func.max(model.position), 0)).where(model.page_id == page_id)
-    if model is Component:
-        stmt = stmt.where(Component.group_id.is_(None))
-    return int(session.scalar(stmt) or 0) + 1
+def _next_top_level_position(session: Session, page_id: str) -> int:
+    """Groups and ungrouped components share one sequence at the top of the page."""
+    groups = select(sa.func.coalesce(sa.func.max(ComponentGroup.position), 0)).where(
+        ComponentGroup.page_id == page_id
+    )
+    loose = select(sa.func.coalesce(sa.func.max(Component.position), 0)).where(
+        Component.page_id == page_id, Component.group_id.is_(None)
+    )
+    return max(int(session.scalar(groups) or 0), int(session.scalar(loose) or 0)) + 1
 
 
 def create_group(
@@ -42,7 +46,7 @@ def create_group(
         description=clean_text(
             description, field="description", label="Description", max_length=2000, required=False
         ),
-        position=_next_position(session, ComponentGroup, page.id),
+        position=_next_top_level_position(session, page.id),
     )
     session.add(group)
     session.flush()
@@ -79,7 +83,7 @@ def create_component(
     `created_at` lets an import or the demo give a component a history that starts earlier.
     Flushes, never commits.
     """
-    position = len(group.components) + 1 if group is not None else _next_position(session, Component, page.id)
+    position = len(group.components) + 1 if group is not None else _next_top_level_position(session, page.id)
     now = created_at or utcnow()
     component = Component(
         page_id=page.id,

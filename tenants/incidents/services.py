@@ -272,7 +272,7 @@ def post_update(
         deliver_notifications=deliver_notifications,
         author_user_id=actor.user_id,
     )
-    incident.updates.append(update)
+    incident.updates.insert(0, update)  # newest first, as the relationship loads them
     _apply_components(
         session, incident, update, changes, actor=actor, at=at, apply_live=not incident.is_backfilled
     )

@@ -20,8 +20,9 @@ def test_signing_in_leads_to_the_organizations_dashboard(admin_client, org_a):
 
 def test_a_wrong_password_is_refused_with_a_message(admin_client, org_a):
     response = log_in(admin_client, org_a.owner_email, "not the password")
-    assert response.status_code == 401
-    assert "email address or password is not right" in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "email address or password is not right" in page
+    assert 'aria-invalid="true"' in page and 'class="field invalid"' in page
     assert admin_client.get(f"/t/{org_a.slug}/").status_code == 302
 
 

@@ -1,0 +1,178 @@
+"""Incident and maintenance services: component statuses, impact, timestamps, audit, outbox, validation."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import func, select
+
+from status_platform.db.session import tenant_session
+from status_platform.errors import ValidationError
+from status_platform.timeutil import utcnow
+from tenants.audit.models import AuditEvent
+from tenants.components.models import Component, ComponentStatus, ComponentStatusChange
+from tenants.incidents.models import Impact, Incident, IncidentStatus
+from tenants.incidents.services import open_incident, post_update
+from tenants.maintenance.services import schedule_window
+from tenants.pages.models import Page
+from tenants.subscribers.models import EventKind, NotificationEvent
+from tests.factories import ACTOR
+
+
+def test_an_incident_sets_its_components_and_resolving_restores_them(org_a):
+    with tenant_session(org_a.tenant_id) as s:
+        page = s.get(Page, org_a.page_id)
+        web = s.get(Component, org_a.ids["component_web"])
+        version = page.version
+        incident = open_incident(
+            s,
+            page,
+            name="Web is slow",
+            actor=ACTOR,
+            body="Looking",
+            components={web.id: ComponentStatus.PARTIAL_OUTAGE},
+        )
+        assert web.status is ComponentStatus.PARTIAL_OUTAGE and incident.impact is Impact.MAJOR
+        post_update(s, incident, actor=ACTOR, status=IncidentStatus.MONITORING, body="Fix deployed")
+        assert incident.monitoring_at is not None and incident.resolved_at is None
+        post_update(s, incident, actor=ACTOR, status=IncidentStatus.RESOLVED, body="All good")
+        s.commit()
+        s.refresh(page)
+        assert web.status is ComponentStatus.OPERATIONAL
+        assert incident.resolved_at is not None and incident.impact is Impact.MAJOR  # keeps its worst moment
+        assert [u.status for u in incident.updates] == [
+            IncidentStatus.RESOLVED,
+            IncidentStatus.MONITORING,
+            IncidentStatus.INVESTIGATING,
+        ]
+        changes = s.scalars(
+            select(ComponentStatusChange.new_status)
+            .where(ComponentStatusChange.component_id == web.id)
+            .order_by(ComponentStatusChange.changed_at, ComponentStatusChange.id)
+        ).all()
+        assert changes[-2:] == [ComponentStatus.PARTIAL_OUTAGE, ComponentStatus.OPERATIONAL]
+        kinds = s.scalars(
+            select(NotificationEvent.kind).where(NotificationEvent.incident_id == incident.id)
+        ).all()
+        assert sorted(kinds) == sorted(
+            [
+                EventKind.INCIDENT_CREATED,
+                EventKind.INCIDENT_UPDATED,
+                EventKind.INCIDENT_RESOLVED,
+                EventKind.COMPONENT_UPDATED,
+                EventKind.COMPONENT_UPDATED,
+            ]
+        )
+        assert page.version > version
+        actions = s.scalars(select(AuditEvent.action).where(AuditEvent.object_id == incident.id)).all()
+        assert actions.count("incident.updated") == 2 and "incident.created" in actions
+
+
+def test_an_override_decides_the_impact(org_a):
+    with tenant_session(org_a.tenant_id) as s:
+        incident = open_incident(
+            s, s.get(Page, org_a.page_id), name="Billing delays", actor=ACTOR, impact_override=Impact.CRITICAL
+        )
+        assert incident.impact is Impact.CRITICAL
+
+
+def test_a_backfilled_incident_records_history_without_touching_components_or_subscribers(org_a):
+    with tenant_session(org_a.tenant_id) as s:
+        web = s.get(Component, org_a.ids["component_web"])
+        events_before = s.scalar(select(func.count()).select_from(NotificationEvent))
+        start = utcnow() - timedelta(days=3)
+        incident = open_incident(
+            s,
+            s.get(Page, org_a.page_id),
+            name="Old outage",
+            actor=ACTOR,
+            backfill_at=start,
+            components={web.id: ComponentStatus.MAJOR_OUTAGE},
+        )
+        post_update(
+            s,
+            incident,
+            actor=ACTOR,
+            status=IncidentStatus.RESOLVED,
+            body="Done",
+            display_at=start + timedelta(hours=1),
+        )
+        assert web.status is ComponentStatus.OPERATIONAL and incident.is_backfilled
+        assert incident.started_at == start and incident.resolved_at == start + timedelta(hours=1)
+        assert incident.impact is Impact.CRITICAL
+        assert s.scalar(select(func.count()).select_from(NotificationEvent)) == events_before
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({"name": ""}, "name"),
+        ({"name": "x" * 256}, "name"),
+        ({"body": "x" * 25_001}, "body"),
+        ({"components": {"nosuchthing1": ComponentStatus.MAJOR_OUTAGE}}, "components"),
+        ({"status": IncidentStatus.SCHEDULED}, "status"),
+        ({"backfill_at": utcnow() + timedelta(days=1)}, "backfill_date"),
+    ],
+)
+def test_bad_incident_input_names_the_field_and_writes_nothing(org_a, kwargs, field):
+    with tenant_session(org_a.tenant_id) as s:
+        before = s.scalar(select(func.count()).select_from(Incident))
+        with pytest.raises(ValidationError) as error:
+            open_incident(s, s.get(Page, org_a.page_id), actor=ACTOR, **{"name": "Outage", **kwargs})
+        assert error.value.field == field
+        s.rollback()
+        assert s.scalar(select(func.count()).select_from(Incident)) == before
+
+
+def test_a_component_of_another_organization_is_unknown(org_a, org_b):
+    with tenant_session(org_a.tenant_id) as s, pytest.raises(ValidationError, match="Unknown component"):
+        open_incident(
+            s,
+            s.get(Page, org_a.page_id),
+            name="Sneaky",
+            actor=ACTOR,
+            components={org_b.ids["component"]: ComponentStatus.MAJOR_OUTAGE},
+        )
+
+
+def test_a_maintenance_window_must_end_after_it_starts(org_a):
+    with tenant_session(org_a.tenant_id) as s, pytest.raises(ValidationError) as error:
+        start = utcnow() + timedelta(days=1)
+        schedule_window(
+            s,
+            s.get(Page, org_a.page_id),
+            name="Upgrade",
+            actor=ACTOR,
+            scheduled_for=start,
+            scheduled_until=start - timedelta(minutes=1),
+        )
+    assert error.value.field == "scheduled_until"
+
+
+def test_times_without_a_zone_are_refused(org_a):
+    with tenant_session(org_a.tenant_id) as s, pytest.raises(ValueError, match="naive"):
+        naive = utcnow().replace(tzinfo=None)
+        schedule_window(
+            s,
+            s.get(Page, org_a.page_id),
+            name="Upgrade",
+            actor=ACTOR,
+            scheduled_for=naive,
+            scheduled_until=naive + timedelta(hours=1),
+        )
+
+
+def test_groups_and_loose_components_share_one_order_at_the_top(org_a):
+    from tenants.components.services import create_component, create_group
+    from tenants.pages.queries import page_overview
+
+    with tenant_session(org_a.tenant_id) as s:
+        page = s.get(Page, org_a.page_id)
+        create_component(s, page, name="Loose one", actor=ACTOR)
+        group = create_group(s, page, name="Later group", actor=ACTOR)
+        create_component(s, page, name="In later group", group=group, actor=ACTOR)
+        create_component(s, page, name="Loose two", actor=ACTOR)
+        s.flush()
+        names = [getattr(item, "name", None) or item.group.name for item in page_overview(s, page.id).items]
+    assert names == [f"{org_a.name} API", f"{org_a.name} Web", "Loose one", "Later group", "Loose two"]
