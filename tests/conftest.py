@@ -23,6 +23,7 @@ import pytest
 import redis
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
+from flask import Flask
 from flask.testing import FlaskClient
 from rq.serializers import JSONSerializer
 from sqlalchemy.engine import make_url
@@ -155,6 +156,24 @@ def router(settings: Settings, owner_engine: sa.Engine) -> HostRouter:
     return HostRouter(settings)
 
 
+@pytest.fixture(scope="session")
+def admin_app(router: HostRouter) -> Flask:
+    """The staff app (platform host)."""
+    return router.admin_app
+
+
+@pytest.fixture(scope="session")
+def public_app(router: HostRouter) -> Flask:
+    """The public app (page hosts)."""
+    return router.public_app
+
+
+@pytest.fixture
+def public_client(public_app: Flask) -> FlaskClient:
+    """A client of the public app; pass the page's host as base_url or Host header."""
+    return public_app.test_client()
+
+
 @pytest.fixture
 def web(router: HostRouter) -> Client:
     """A client of the whole router: pass the Host header you mean."""
@@ -174,8 +193,8 @@ class PlatformHostClient(FlaskClient):
 
 
 @pytest.fixture
-def admin_client(router: HostRouter) -> FlaskClient:
-    return PlatformHostClient(router.admin_app, router.admin_app.response_class, use_cookies=True)
+def admin_client(admin_app: Flask) -> FlaskClient:
+    return PlatformHostClient(admin_app, admin_app.response_class, use_cookies=True)
 
 
 def csrf_token(html: str) -> str:

@@ -34,3 +34,9 @@ def test_staff_client_is_signed_in_as_the_owner(staff_client, org_a):
     response = staff_client.get(f"/t/{org_a.slug}/")
     assert response.status_code == 200
     assert org_a.owner_email in response.get_data(as_text=True)
+
+
+def test_the_public_app_resolves_its_page_from_the_host_by_itself(public_client, org_a, org_b):
+    response = public_client.get("/", base_url=f"http://{org_b.host}")
+    assert response.status_code == 200 and org_b.name in response.get_data(as_text=True)
+    assert public_client.get("/", base_url="http://nowhere.pages.test").status_code == 404
