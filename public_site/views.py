@@ -1,29 +1,172 @@
-"""Views of the public status page."""
+"""The HTML of the public page: the status page, incident pages, history and the logo."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, abort, current_app, g, render_template
+import re
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import Blueprint, Flask, Response, abort, g, make_response, render_template, request, url_for
+from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
+from public_site import documents
 from status_platform.db.session import db
-from tenants.pages.queries import page_overview
+from status_platform.timeutil import utcnow
+from tenants.pages.history import shift_month
+from tenants.pages.models import Page
 
 bp = Blueprint("public", __name__)
+MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+HISTORY_MONTHS = 3
+INCIDENT_ID_RE = re.compile(r"^[a-z0-9]{1,32}$")
+
+
+def _closed(incident: dict[str, Any]) -> bool:
+    return incident["status"] in ("resolved", "postmortem", "completed")
+
+
+def page_sections(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """What the status page shows, in the order it shows it, from the snapshot alone."""
+    incidents = snapshot["incidents"].values()
+    today = datetime.strptime(snapshot["_page"]["today"], "%Y-%m-%d").date()
+    built = datetime.fromisoformat(snapshot["_built_at"].replace("Z", "+00:00"))
+    horizon = built.timestamp() + snapshot["_page"]["upcoming_days"] * 86400
+    active = sorted(
+        (i for i in incidents if i["_kind"] == "incident" and not _closed(i)),
+        key=lambda i: i["started_at"],
+        reverse=True,
+    )
+    in_progress = sorted(
+        (
+            i
+            for i in incidents
+            if i["_kind"] == "maintenance"
+            and i["status"] in ("in_progress", "verifying")
+            and not i["_cancelled"]
+        ),
+        key=lambda i: i["scheduled_for"] or "",
+    )
+    upcoming = sorted(
+        (
+            i
+            for i in incidents
+            if i["_kind"] == "maintenance"
+            and i["status"] == "scheduled"
+            and not i["_cancelled"]
+            and i["scheduled_for"]
+            and datetime.fromisoformat(i["scheduled_for"].replace("Z", "+00:00")).timestamp() <= horizon
+        ),
+        key=lambda i: i["scheduled_for"],
+    )
+    days = []
+    for offset in range(snapshot["_page"]["history_days"]):
+        iso_day = date.fromordinal(today.toordinal() - offset).isoformat()
+        day_incidents = sorted(
+            (
+                i
+                for i in incidents
+                if i["_day"] == iso_day
+                and not i["_cancelled"]
+                and (i["_kind"] == "incident" or i["status"] != "scheduled")
+            ),
+            key=lambda i: i["started_at"],
+            reverse=True,
+        )
+        days.append({"date": iso_day, "incidents": day_incidents})
+    components = {c["id"]: c for c in snapshot["components"]}
+    layout = []
+    for item in snapshot["_layout"]:
+        if "group" in item:
+            children = [components[c] for c in item["children"] if _shown(components[c])]
+            if children:
+                layout.append(
+                    {"group": components[item["group"]], "children": children, "expanded": item["expanded"]}
+                )
+        elif _shown(components[item["component"]]):
+            layout.append({"component": components[item["component"]]})
+    return {
+        "active": active,
+        "in_progress": in_progress,
+        "upcoming": upcoming,
+        "days": days,
+        "layout": layout,
+    }
+
+
+def _shown(component: dict[str, Any]) -> bool:
+    return not (component["only_show_if_degraded"] and component["status"] == "operational")
 
 
 @bp.get("/")
-def index() -> str:
-    overview = page_overview(db, g.page_address.page_id)
-    if overview is None:
+def index() -> Response:
+    snapshot = documents.snapshot()
+    html = render_template(
+        "public/index.html", s=snapshot, sections=page_sections(snapshot), page_url=documents.page_url()
+    )
+    return documents.cacheable(make_response(html), "index")
+
+
+@bp.get("/incidents/<incident_id>")
+def incident(incident_id: str) -> Response:
+    if not INCIDENT_ID_RE.match(incident_id):
         abort(404)
-    settings = current_app.config["SETTINGS"]
-    page_url = settings.page_url(g.page_address.slug)
-    return render_template("public/index.html", overview=overview, page=overview.page, page_url=page_url)
+    snapshot = documents.snapshot()
+    found = documents.incident(incident_id)
+    groups = {c["id"]: c["name"] for c in snapshot["components"] if c["group"]}
+    html = render_template(
+        "public/incident.html", s=snapshot, incident=found, groups=groups, page_url=documents.page_url()
+    )
+    return documents.cacheable(make_response(html), "incident", incident_id)
+
+
+@bp.get("/history")
+def history() -> Response:
+    snapshot = documents.snapshot()
+    kind = "maintenance" if request.args.get("kind") == "maintenance" else "incident"
+    zone = ZoneInfo(snapshot["page"]["time_zone"])
+    current = utcnow().astimezone(zone).strftime("%Y-%m")
+    start = request.args.get("from", "")
+    if not MONTH_RE.match(start) or start > current:
+        start = current
+    document = documents.history(kind, start, HISTORY_MONTHS)
+    older = shift_month(start, -HISTORY_MONTHS)
+    first = document["first_month"]
+    newer = min(shift_month(start, HISTORY_MONTHS), current) if start < current else None
+    html = render_template(
+        "public/history.html",
+        s=snapshot,
+        document=document,
+        kind=kind,
+        older=older if first and older >= first else None,
+        newer=newer,
+        page_url=documents.page_url(),
+    )
+    return documents.cacheable(make_response(html), "history", kind, start)
+
+
+@bp.get("/logo")
+def logo() -> Response:
+    row = db.execute(
+        select(Page.logo_data, Page.logo_content_type).where(Page.id == g.page_address.page_id)
+    ).first()
+    if row is None or row.logo_data is None:
+        abort(404)
+    response = make_response(row.logo_data)
+    response.headers["Content-Type"] = row.logo_content_type or "application/octet-stream"
+    response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    return response
 
 
 def register_error_pages(app: Flask) -> None:
     @app.errorhandler(404)
     def _not_found(error: HTTPException) -> tuple[str, int]:
         return render_template(
-            "public/error.html", code=404, title="Page not found", message="There is nothing at this address."
+            "public/error.html",
+            code=404,
+            title="Page not found",
+            message="There is nothing at this address.",
+            home=url_for("public.index"),
         ), 404

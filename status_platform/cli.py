@@ -57,8 +57,10 @@ def _db_downgrade(args: argparse.Namespace, settings: Settings) -> int:
 def _connect(settings: Settings) -> None:
     import tenants  # noqa: F401  (every model registered before the first query)
     from status_platform.db import session
+    from status_platform.jobs import queues
 
     session.configure(settings)
+    queues.configure(settings)  # writes invalidate the cached public pages
 
 
 # --- organizations and keys ------------------------------------------------------------------

@@ -6,6 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from status_platform.cache import invalidate_after_commit
 from status_platform.errors import Conflict
 from status_platform.identity.actor import Actor
 from status_platform.tenancy.models import PageRoute
@@ -56,5 +57,6 @@ def create_page(
 
 
 def bump_version(session: Session, page_id: str) -> None:
-    """Mark the page changed: the next public read rebuilds its snapshot."""
+    """Mark the page changed: the next public read after the commit rebuilds its snapshot."""
     session.execute(sa.update(Page).where(Page.id == page_id).values(version=Page.version + 1))
+    invalidate_after_commit(session, "page", page_id)

@@ -51,8 +51,11 @@ def page_factory(chromium) -> Iterator[object]:
     contexts = []
     errors: list[str] = []
 
-    def new_page(width: int = 1280, height: int = 900):  # noqa: ANN202
-        context = chromium.new_context(viewport={"width": width, "height": height})  # type: ignore[attr-defined]
+    def new_page(width: int = 1280, height: int = 900, timezone: str = "America/New_York"):  # noqa: ANN202
+        # A visitor in another zone than the page's (UTC), so local times are shown beside them.
+        context = chromium.new_context(  # type: ignore[attr-defined]
+            viewport={"width": width, "height": height}, timezone_id=timezone
+        )
         contexts.append(context)
         page = context.new_page()
         page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
