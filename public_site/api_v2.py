@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Response, current_app, json
+from flask import Blueprint, Response, json
 
 from public_site import documents
 
@@ -29,12 +30,10 @@ def _with_reminders(incident: dict[str, Any]) -> dict[str, Any]:
     return {**_public(incident), "reminder_intervals": incident["_reminder_intervals"]}
 
 
-def _json(body: dict[str, Any], *parts: object) -> Response:
-    response = current_app.response_class(
-        json.dumps(body, separators=(",", ":")), mimetype="application/json"
+def _json(body: Callable[[], dict[str, Any]], *parts: object) -> Response:
+    return documents.respond(
+        lambda: json.dumps(body(), separators=(",", ":")), *parts, content_type="application/json", cors=True
     )
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return documents.cacheable(response, *parts)
 
 
 def _upcoming(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
@@ -48,7 +47,7 @@ def _upcoming(snapshot: dict[str, Any]) -> list[dict[str, Any]]:
 def summary() -> Response:
     s = documents.snapshot()
     return _json(
-        {
+        lambda: {
             "page": s["page"],
             "components": s["components"],
             "incidents": [_public(i) for i in _incidents(s, "incident") if i["status"] in UNRESOLVED],
@@ -66,20 +65,23 @@ def summary() -> Response:
 @bp.get("/status.json")
 def status() -> Response:
     s = documents.snapshot()
-    return _json({"page": s["page"], "status": s["status"]}, "status")
+    return _json(lambda: {"page": s["page"], "status": s["status"]}, "status")
 
 
 @bp.get("/components.json")
 def components() -> Response:
     s = documents.snapshot()
-    return _json({"page": s["page"], "components": s["components"]}, "components")
+    return _json(lambda: {"page": s["page"], "components": s["components"]}, "components")
 
 
 @bp.get("/incidents.json")
 def incidents() -> Response:
     s = documents.snapshot()
     return _json(
-        {"page": s["page"], "incidents": [_with_reminders(i) for i in _incidents(s, "incident")][:50]},
+        lambda: {
+            "page": s["page"],
+            "incidents": [_with_reminders(i) for i in _incidents(s, "incident")][:50],
+        },
         "incidents",
     )
 
@@ -88,7 +90,7 @@ def incidents() -> Response:
 def unresolved() -> Response:
     s = documents.snapshot()
     return _json(
-        {
+        lambda: {
             "page": s["page"],
             "incidents": [_public(i) for i in _incidents(s, "incident") if i["status"] in UNRESOLVED],
         },
@@ -100,7 +102,7 @@ def unresolved() -> Response:
 def scheduled_maintenances() -> Response:
     s = documents.snapshot()
     return _json(
-        {
+        lambda: {
             "page": s["page"],
             "scheduled_maintenances": [_public(i) for i in _incidents(s, "maintenance")][:50],
         },
@@ -111,11 +113,11 @@ def scheduled_maintenances() -> Response:
 @bp.get("/scheduled-maintenances/upcoming.json")
 def upcoming() -> Response:
     s = documents.snapshot()
-    return _json({"page": s["page"], "scheduled_maintenances": _upcoming(s)}, "upcoming")
+    return _json(lambda: {"page": s["page"], "scheduled_maintenances": _upcoming(s)}, "upcoming")
 
 
 @bp.get("/scheduled-maintenances/active.json")
 def active() -> Response:
     s = documents.snapshot()
     found = [_public(i) for i in _incidents(s, "maintenance") if i["status"] in ("in_progress", "verifying")]
-    return _json({"page": s["page"], "scheduled_maintenances": found}, "active")
+    return _json(lambda: {"page": s["page"], "scheduled_maintenances": found}, "active")

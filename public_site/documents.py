@@ -6,16 +6,26 @@ Every public representation reads these documents, never the database directly.
 from __future__ import annotations
 
 import hashlib
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
 from typing import Any
 
 from flask import Response, abort, current_app, g, request
 
+from status_platform import cache
 from status_platform.cache import versioned_document
 from status_platform.db.session import db
 from tenants.pages.history import build_history, build_incident_document
 from tenants.pages.snapshot import build_snapshot, page_version
 
 PUBLIC_CACHE = "public, max-age=10, stale-while-revalidate=60, stale-if-error=86400"
+SNAPSHOT_MAX_AGE = 60.0
+# What status_platform.app adds after every response, repeated for responses served from the cache.
+SECURITY_HEADERS = [
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "strict-origin-when-cross-origin"),
+]
 
 
 def page_url() -> str:
@@ -32,6 +42,7 @@ def snapshot() -> dict[str, Any]:
     """The page's snapshot (built at most once per version, served stale if the database is down)."""
     if "snapshot" not in g:
         page_id = g.page_address.page_id
+        g.generation_seen = cache.generation(("page", page_id))
         document = versioned_document(
             ("page", page_id),
             current_version=_version,
@@ -50,6 +61,7 @@ def history(kind: str, first_month: str, months: int) -> dict[str, Any]:
     page_id = g.page_address.page_id
     document = versioned_document(
         ("history", page_id, kind, first_month, str(months)),
+        version_of=("page", page_id),
         current_version=_version,
         build=lambda: build_history(
             db, page_id, kind=kind, last_month=first_month, months=months, page_url=page_url()
@@ -69,6 +81,7 @@ def incident(incident_id: str) -> dict[str, Any]:
     page_id = g.page_address.page_id
     document = versioned_document(
         ("incident", page_id, incident_id),
+        version_of=("page", page_id),
         current_version=_version,
         build=lambda: build_incident_document(db, page_id, incident_id, page_url=page_url()),
         max_age=300,
@@ -83,28 +96,71 @@ def etag_for(*parts: object) -> str:
     return f'W/"{digest}"'
 
 
-def cacheable(response: Response, *parts: object) -> Response:
-    """Public caching headers, a weak ETag over `parts`, and 304 when the client has it already."""
+class _Rendered:
+    """Bytes already rendered in this process, by ETag: the same snapshot renders the same bytes."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: OrderedDict[str, bytes] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, tag: str) -> bytes | None:
+        with self.lock:
+            found = self.items.get(tag)
+            if found is not None:
+                self.items.move_to_end(tag)
+            return found
+
+    def put(self, tag: str, body: bytes) -> None:
+        with self.lock:
+            self.items[tag] = body
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+
+
+_rendered = _Rendered(1024)
+
+
+def respond(
+    render: Callable[[], str | bytes],
+    *parts: object,
+    content_type: str = "text/html; charset=utf-8",
+    cors: bool = False,
+    extra_headers: dict[str, str] | None = None,
+) -> Response:
+    """A cacheable response: 304 when the client has it, else the bytes (rendered once per ETag).
+
+    `parts` name the representation (with the snapshot's version and build time added), so a
+    write or a rebuild changes the ETag.
+    """
     document = g.get("snapshot") or {}
     tag = etag_for(
-        request.path, request.query_string, document.get("_version"), document.get("_built"), *parts
+        g.page_address.page_id,
+        request.path,
+        request.query_string,
+        document.get("_version"),
+        document.get("_built"),
+        *parts,
     )
-    response.headers["ETag"] = tag
-    response.headers["Cache-Control"] = PUBLIC_CACHE
-    response.headers["Vary"] = "Accept-Encoding"
-    if tag in _if_none_match():
-        not_modified = current_app.response_class(status=304)
-        not_modified.headers["ETag"] = tag
-        not_modified.headers["Cache-Control"] = PUBLIC_CACHE
-        for name in ("Access-Control-Allow-Origin",):
-            if name in response.headers:
-                not_modified.headers[name] = response.headers[name]
-        return not_modified
+    headers = {"ETag": tag, "Cache-Control": PUBLIC_CACHE, **(extra_headers or {})}
+    if cors:
+        headers["Access-Control-Allow-Origin"] = "*"
+    if cache.etag_matches(request.environ, tag):
+        return current_app.response_class(status=304, headers=headers)
+    body = _rendered.get(tag)
+    if body is None:
+        rendered = render()
+        body = rendered.encode() if isinstance(rendered, str) else rendered
+        _rendered.put(tag, body)
+    response = current_app.response_class(body, headers=headers, content_type=content_type)
+    if document and cache.is_anonymous(request.environ):
+        cache.responses.put(
+            cache.response_key(g.page_address.page_id, request.environ),
+            version_of=("page", g.page_address.page_id),
+            generation_seen=g.generation_seen,
+            expires_at=document["_built"] + SNAPSHOT_MAX_AGE,
+            etag=tag,
+            headers=[*response.headers.items(), *SECURITY_HEADERS],
+            body=body,
+        )
     return response
-
-
-def _if_none_match() -> set[str]:
-    raw = request.headers.get("If-None-Match", "")
-    if len(raw) > 2000:
-        return set()  # a malformed or absurd header is simply not a match
-    return {part.strip() for part in raw.split(",") if part.strip()}

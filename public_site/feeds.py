@@ -6,7 +6,7 @@ from email.utils import format_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, abort, make_response, render_template
+from flask import Blueprint, Response, abort, render_template
 
 from public_site import documents
 from public_site.formatting import in_zone, parse
@@ -57,7 +57,7 @@ def _content_html(incident: dict[str, Any], zone: str) -> str:
     for index, update in enumerate(incident["incident_updates"]):
         parts.append(
             f"<p><small>{_stamp(update['display_at'], zone)} {label}</small><br>"
-            f"<strong>{incident['_labels'][index]}</strong> - {incident['_bodies_html'][index]}</p>"
+            f"<strong>{incident['_labels'][index]}</strong> - {incident['_bodies_inline'][index]}</p>"
         )
     return "".join(parts)
 
@@ -67,21 +67,21 @@ def _feed(template: str, content_type: str) -> Response:
     if not snapshot["_page"]["allow_feeds"]:
         abort(404)
     page_url = documents.page_url()
-    entries = _entries(snapshot)
-    updated = max([snapshot["page"]["updated_at"], *(e["updated"] for e in entries)])
-    body = render_template(
-        template,
-        s=snapshot,
-        entries=entries,
-        page_url=page_url,
-        host=urlsplit(page_url).hostname,
-        updated=updated,
-        rfc822=lambda v: format_datetime(parse(v)).replace("-0000", "+0000"),
-    )
-    response = make_response(body)
-    response.headers["Content-Type"] = content_type
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return documents.cacheable(response, template)
+
+    def render() -> str:
+        entries = _entries(snapshot)
+        updated = max([snapshot["page"]["updated_at"], *(e["updated"] for e in entries)])
+        return render_template(
+            template,
+            s=snapshot,
+            entries=entries,
+            page_url=page_url,
+            host=urlsplit(page_url).hostname,
+            updated=updated,
+            rfc822=lambda v: format_datetime(parse(v)).replace("-0000", "+0000"),
+        )
+
+    return documents.respond(render, template, content_type=content_type, cors=True)
 
 
 @bp.get("/history.atom")

@@ -102,10 +102,12 @@ def _shown(component: dict[str, Any]) -> bool:
 @bp.get("/")
 def index() -> Response:
     snapshot = documents.snapshot()
-    html = render_template(
-        "public/index.html", s=snapshot, sections=page_sections(snapshot), page_url=documents.page_url()
+    return documents.respond(
+        lambda: render_template(
+            "public/index.html", s=snapshot, sections=page_sections(snapshot), page_url=documents.page_url()
+        ),
+        "index",
     )
-    return documents.cacheable(make_response(html), "index")
 
 
 @bp.get("/incidents/<incident_id>")
@@ -115,10 +117,13 @@ def incident(incident_id: str) -> Response:
     snapshot = documents.snapshot()
     found = documents.incident(incident_id)
     groups = {c["id"]: c["name"] for c in snapshot["components"] if c["group"]}
-    html = render_template(
-        "public/incident.html", s=snapshot, incident=found, groups=groups, page_url=documents.page_url()
+    return documents.respond(
+        lambda: render_template(
+            "public/incident.html", s=snapshot, incident=found, groups=groups, page_url=documents.page_url()
+        ),
+        "incident",
+        found["updated_at"],
     )
-    return documents.cacheable(make_response(html), "incident", incident_id)
 
 
 @bp.get("/history")
@@ -134,16 +139,19 @@ def history() -> Response:
     older = shift_month(start, -HISTORY_MONTHS)
     first = document["first_month"]
     newer = min(shift_month(start, HISTORY_MONTHS), current) if start < current else None
-    html = render_template(
-        "public/history.html",
-        s=snapshot,
-        document=document,
-        kind=kind,
-        older=older if first and older >= first else None,
-        newer=newer,
-        page_url=documents.page_url(),
+    return documents.respond(
+        lambda: render_template(
+            "public/history.html",
+            s=snapshot,
+            document=document,
+            kind=kind,
+            older=older if first and older >= first else None,
+            newer=newer,
+            page_url=documents.page_url(),
+        ),
+        "history",
+        document["_built"],
     )
-    return documents.cacheable(make_response(html), "history", kind, start)
 
 
 @bp.get("/logo")

@@ -52,25 +52,27 @@ def badge() -> Response:
         )
     color = color or INDICATOR_COLORS.get(snapshot["status"]["indicator"], "#52606d")
     left, right = _text_width(label), _text_width(message)
-    svg = render_template(
-        "public/badge.svg", label=label, message=message, color=color, left=left, right=right
+    return documents.respond(
+        lambda: render_template(
+            "public/badge.svg", label=label, message=message, color=color, left=left, right=right
+        ),
+        "badge",
+        content_type="image/svg+xml; charset=utf-8",
+        cors=True,
+        extra_headers={"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'"},
     )
-    response = make_response(svg)
-    response.headers["Content-Type"] = "image/svg+xml; charset=utf-8"
-    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return documents.cacheable(response, "badge", component_id)
 
 
 @bp.get("/embed.js")
 def embed() -> Response:
     documents.snapshot()  # the page must exist; the script itself reads summary.json
-    script = render_template(
-        "public/embed.js",
-        summary_url=documents.page_url() + "/api/v2/summary.json",
-        page_url=documents.page_url(),
+    return documents.respond(
+        lambda: render_template(
+            "public/embed.js",
+            summary_url=documents.page_url() + "/api/v2/summary.json",
+            page_url=documents.page_url(),
+        ),
+        "embed",
+        content_type="text/javascript; charset=utf-8",
+        cors=True,
     )
-    response = make_response(script)
-    response.headers["Content-Type"] = "text/javascript; charset=utf-8"
-    response.headers["Access-Control-Allow-Origin"] = "*"
-    return documents.cacheable(response, "embed")

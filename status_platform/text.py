@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 
 import nh3
@@ -65,6 +66,14 @@ def render_markdown(text: str) -> str:
         url_schemes={"http", "https", "mailto"},
         link_rel="nofollow noopener noreferrer",
     ).strip()
+
+
+def render_markdown_inline(text: str) -> str:
+    """The body as Statuspage writes it inside a feed paragraph: paragraphs joined by <br /><br />."""
+    html = render_markdown(text)
+    if html.startswith("<p>") and html.endswith("</p>"):
+        html = html[3:-4]
+    return re.sub(r"</p>\s*<p>", "<br /><br />", html)
 
 
 def plain_text(text: str) -> str:

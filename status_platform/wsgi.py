@@ -13,6 +13,7 @@ from werkzeug.exceptions import NotFound
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.wrappers import Request, Response
 
+from status_platform import cache
 from status_platform.config import Settings
 from status_platform.tenancy.resolve import PAGE_ADDRESS_KEY, HostResolver, normalize_host
 
@@ -41,7 +42,23 @@ class HostRouter:
         if address is None:
             return self._not_found(environ, start_response)
         environ[PAGE_ADDRESS_KEY] = address
+        if cache.is_anonymous(environ):
+            hit = cache.responses.get(cache.response_key(address.page_id, environ))
+            if hit is not None:
+                return self._from_cache(environ, start_response, *hit)
         return self.public_app(environ, start_response)
+
+    @staticmethod
+    def _from_cache(
+        environ: dict[str, Any], start_response: Any, etag: str, headers: list[tuple[str, str]], body: bytes
+    ) -> Iterable[bytes]:
+        """A response the public app made from the current snapshot, as it made it (or a 304)."""
+        if cache.etag_matches(environ, etag):
+            keep = {"etag", "cache-control", "access-control-allow-origin"}
+            start_response("304 NOT MODIFIED", [(k, v) for k, v in headers if k.lower() in keep])
+            return []
+        start_response("200 OK", headers)
+        return [] if environ.get("REQUEST_METHOD") == "HEAD" else [body]
 
     def _tls_ask(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
         """The reverse proxy's question before it obtains a certificate: do we serve this host?

@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass
 
 from sqlalchemy import select
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from status_platform.config import Settings
 from status_platform.db.session import platform_session
@@ -49,7 +50,9 @@ def normalize_host(raw: str | None) -> str | None:
 class HostResolver:
     """Resolves hosts to pages with a short in-process cache (negative answers included).
 
-    A change of slug or domain is seen by every process within HOST_CACHE_SECONDS.
+    A change of slug or domain is seen by every process within HOST_CACHE_SECONDS. When the
+    database cannot be reached, the last answer for a host is used however old it is, so pages
+    keep being served from their snapshots during an outage.
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -65,17 +68,20 @@ class HostResolver:
     def page_for_host(self, host: str | None) -> PageAddress | None:
         if host is None or self.is_platform_host(host):
             return None
-        if self.ttl > 0:
-            with self._lock:
-                hit = self._cache.get(host)
-            if hit is not None and hit[0] > time.monotonic():
-                return hit[1]
-        address = self._lookup(host)
-        if self.ttl > 0:
-            with self._lock:
-                if len(self._cache) > 10_000:
-                    self._cache.clear()  # a flood of made-up hosts must not grow memory
-                self._cache[host] = (time.monotonic() + self.ttl, address)
+        with self._lock:
+            hit = self._cache.get(host)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        try:
+            address = self._lookup(host)
+        except (OperationalError, InterfaceError):
+            if hit is None:
+                raise
+            return hit[1]
+        with self._lock:
+            if len(self._cache) > 10_000:
+                self._cache.clear()  # a flood of made-up hosts must not grow memory
+            self._cache[host] = (time.monotonic() + self.ttl, address)
         return address
 
     def clear(self) -> None:

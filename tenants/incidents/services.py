@@ -106,7 +106,9 @@ def _apply_components(
             IncidentUpdateComponent(
                 component_id=component.id,
                 component_name=_display_name(component),
-                old_status=component.status if apply_live else None,
+                old_status=component.status
+                if apply_live
+                else _recorded_status(incident, update, component.id),
                 new_status=new_status,
             )
         )
@@ -120,6 +122,17 @@ def _apply_components(
                 at=at,
                 deliver_notifications=update.deliver_notifications,
             )
+
+
+def _recorded_status(incident: Incident, current: IncidentUpdate, component_id: str) -> ComponentStatus:
+    """For history told after the fact: the status the incident's timeline last gave the component."""
+    for update in incident.updates:  # newest first
+        if update is current:
+            continue
+        for change in update.component_changes:
+            if change.component_id == component_id:
+                return change.new_status
+    return ComponentStatus.OPERATIONAL
 
 
 def _display_name(component: Component) -> str:

@@ -57,7 +57,7 @@ def schedule_window(
         name=name,
         status=IncidentStatus.SCHEDULED,
         impact=Impact.MAINTENANCE,
-        started_at=starts,
+        started_at=now,  # Statuspage's started_at of a window is when it was announced
         scheduled_for=starts,
         scheduled_until=ends,
         scheduled_remind_prior=remind_prior,

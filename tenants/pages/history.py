@@ -51,24 +51,20 @@ def build_history(
     span = month_range(last_month, months)
     start, end = _month_start(span[-1], zone), _month_start(shift_month(span[0], 1), zone)
     incident_kind = IncidentKind(kind)
+    # A maintenance belongs to the month of its window; an incident to the month it began.
+    when = Incident.scheduled_for if incident_kind is IncidentKind.MAINTENANCE else Incident.started_at
     objects, _ = incident_documents(
         session,
         builder,
-        sa.and_(
-            Incident.kind == incident_kind,
-            Incident.started_at >= start,
-            Incident.started_at < end,
-            Incident.cancelled_at.is_(None),
-        ),
+        sa.and_(Incident.kind == incident_kind, when >= start, when < end, Incident.cancelled_at.is_(None)),
         component_objects,
     )
     first = session.scalar(
-        select(sa.func.min(Incident.started_at)).where(
-            Incident.page_id == page_id, Incident.kind == incident_kind
-        )
+        select(sa.func.min(when)).where(Incident.page_id == page_id, Incident.kind == incident_kind)
     )
+    key = "scheduled_for" if incident_kind is IncidentKind.MAINTENANCE else "started_at"
     by_month: dict[str, list[dict[str, Any]]] = {month: [] for month in span}
-    for incident in sorted(objects.values(), key=lambda i: i["started_at"], reverse=True):
+    for incident in sorted(objects.values(), key=lambda i: i[key] or "", reverse=True):
         by_month.setdefault(incident["_month"], []).append(incident)
     return {
         "page": builder.page_object(),

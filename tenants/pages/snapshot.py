@@ -17,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from status_platform.tenancy.models import PageRoute
-from status_platform.text import render_markdown
+from status_platform.text import render_markdown, render_markdown_inline
 from status_platform.timeutil import utcnow
 from tenants.components.models import (
     Component,
@@ -363,6 +363,8 @@ class Builder:
         affected: list[dict[str, Any]],
     ) -> dict[str, Any]:
         is_maintenance = incident.kind is IncidentKind.MAINTENANCE
+        # History lists a maintenance on the day of its window, an incident on the day it began.
+        shown_at = (incident.scheduled_for if is_maintenance else None) or incident.started_at
         ordered = list(updates)
         labels = _update_labels(ordered)
         obj: dict[str, Any] = {
@@ -392,12 +394,13 @@ class Builder:
                 "_type": {"name": type_name, "color": type_color} if type_name else None,
                 "_labels": labels,
                 "_bodies_html": [render_markdown(u.body) for u in ordered],
+                "_bodies_inline": [render_markdown_inline(u.body) for u in ordered],
                 "_postmortem_html": render_markdown(incident.postmortem_body or "")
                 if incident.postmortem_published_at
                 else None,
                 "_postmortem_published_at": iso(incident.postmortem_published_at),
-                "_day": incident.started_at.astimezone(self.zone).date().isoformat(),
-                "_month": incident.started_at.astimezone(self.zone).strftime("%Y-%m"),
+                "_day": shown_at.astimezone(self.zone).date().isoformat(),
+                "_month": shown_at.astimezone(self.zone).strftime("%Y-%m"),
             }
         )
         return obj
