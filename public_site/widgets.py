@@ -69,7 +69,6 @@ def embed() -> Response:
     return documents.respond(
         lambda: render_template(
             "public/embed.js",
-            summary_url=documents.page_url() + "/api/v2/summary.json",
             page_url=documents.page_url(),
         ),
         "embed",

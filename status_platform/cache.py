@@ -12,6 +12,7 @@ import logging
 import os
 import threading
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
@@ -114,7 +115,9 @@ class _Listener:
                 while True:
                     message = pubsub.get_message(timeout=5.0)
                     if message and message.get("type") == "message":
-                        _local.invalidate(message["data"].decode())
+                        sender, _, key = message["data"].decode().partition(" ")
+                        if sender != _process_token():  # this process applied its own already
+                            _local.invalidate(key)
             except Exception:  # Redis went away: distrust every copy, retry shortly
                 self.healthy.clear()
                 _local.clear()
@@ -127,6 +130,17 @@ _listener = _Listener()
 
 def _channel() -> str:
     return _key("invalidations")
+
+
+_token: tuple[int, str] = (0, "")
+
+
+def _process_token() -> str:
+    """An id of this process (a forked child gets its own), to recognise its own messages."""
+    global _token
+    if _token[0] != os.getpid():
+        _token = (os.getpid(), uuid.uuid4().hex)
+    return _token[1]
 
 
 def _key(*parts: str) -> str:
@@ -148,7 +162,7 @@ def _invalidate(session: Session) -> None:
             client = get_redis()
             client.delete(*keys)
             for key in keys:
-                client.publish(_channel(), key)
+                client.publish(_channel(), f"{_process_token()} {key}")
         except (redis.RedisError, RuntimeError) as exc:
             # The markers expire by themselves (VERSION_TTL); the page catches up then.
             log.warning("could not invalidate %s: %s", ", ".join(keys), exc)

@@ -317,6 +317,7 @@ class HttpReceiver:
     url: str = ""
     requests: list[ReceivedRequest] = field(default_factory=list)
     responses: list[int] = field(default_factory=list)
+    body: bytes = b"ok"
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -332,9 +333,11 @@ def http_receiver() -> Iterator[HttpReceiver]:
                 receiver.requests.append(ReceivedRequest(self.command, self.path, dict(self.headers), body))
                 status = receiver.responses.pop(0) if receiver.responses else 200
             self.send_response(status)
-            self.send_header("Content-Length", "2")
+            self.send_header("Content-Length", str(len(receiver.body)))
+            if receiver.body.startswith(b"<!doctype html>"):
+                self.send_header("Content-Type", "text/html; charset=utf-8")
             self.end_headers()
-            self.wfile.write(b"ok")
+            self.wfile.write(receiver.body)
 
         do_GET = do_POST = do_PUT = _record  # noqa: N815
 

@@ -287,8 +287,11 @@ def main(argv: list[str] | None = None) -> int:
             stop(bare)
         seconds = add_past_incidents(env, args.incidents)
         print(f"added {args.incidents} past incidents in {seconds:.1f} s", flush=True)
-        for path in PATHS.values():
+        for name, path in PATHS.items():
+            began = time.monotonic()
             fetch(ours_port, path)  # the first read after the write rebuilds the snapshot once
+            elapsed_ms = 1000 * (time.monotonic() - began)
+            print(f"first {name} read after the write (snapshot rebuilt): {elapsed_ms:.0f} ms")
         for name, path in PATHS.items():
             results[("many", name)] = load(
                 ours_port, path, duration=args.duration, connections=args.connections

@@ -22,7 +22,7 @@ def acme(committed_db):
     return org
 
 
-@pytest.mark.parametrize(("width", "name"), [(1280, "desktop"), (375, "phone")])
+@pytest.mark.parametrize(("width", "name"), [(1280, "desktop"), (360, "phone")])
 def test_the_demo_page_shows_every_section(acme, live_server, page_factory, width, name):
     page = page_factory(width=width)
     response = page.goto(f"http://acme.pages.test:{live_server}/")
@@ -40,6 +40,8 @@ def test_the_demo_page_shows_every_section(acme, live_server, page_factory, widt
     assert not dashboard.is_visible()
     web.click()
     assert dashboard.is_visible()
+    # the toggle event, which remembers the choice, fires after the click returns
+    page.wait_for_function("Object.values(localStorage).includes('open')")
     page.reload()
     assert page.locator(".component", has_text="Dashboard").first.is_visible()
     # showcased components carry a 90-day bar, with the formula stated on the page
@@ -92,19 +94,72 @@ def test_an_incident_page_shows_its_timeline(acme, live_server, page_factory):
 
 
 def test_history_pages_back_to_the_first_incident(acme, live_server, page_factory):
+    with tenant_session(acme.tenant.id) as s:
+        from datetime import timedelta
+
+        from status_platform.timeutil import utcnow
+        from tenants.incidents.services import open_incident
+        from tenants.pages.models import Page
+
+        open_incident(
+            s,
+            s.get(Page, acme.page.id),
+            name="An old outage",
+            actor=demo.ACTOR,
+            backfill_at=utcnow() - timedelta(days=200),
+        )
+        s.commit()
     page = page_factory()
     page.goto(f"http://acme.pages.test:{live_server}/history")
     assert page.get_by_role("heading", name="Incident History").is_visible()
     assert page.locator(".month").count() == 3
-    names = page.locator(".past-incident h3").all_inner_texts()
-    assert "Elevated error rates on the REST API" in names
-    older = page.get_by_role("link", name="← Older")
-    if older.count():  # the demo's first incident is 41 days back: older pages end there
-        older.click()
+    assert "Elevated error rates on the REST API" in page.locator(".past-incident h3").all_inner_texts()
+    pages_back = 0
+    while page.get_by_role("link", name="← Older").count():
+        page.get_by_role("link", name="← Older").click()
+        pages_back += 1
         assert page.get_by_role("link", name="Newer →").is_visible()
+    assert pages_back == 2  # 200 days back is the third page of three months; none older
+    assert "An old outage" in page.locator(".past-incident h3").all_inner_texts()
+    page.get_by_role("link", name="Newer →").click()
+    assert "An old outage" not in page.locator(".past-incident h3").all_inner_texts()
     page.get_by_role("link", name="Maintenance").click()
     assert page.get_by_role("heading", name="Maintenance History").is_visible()
+    assert "Scheduled for" in page.locator(".past-incident", has_text="Database upgrade").inner_text()
     screenshot(page, "history")
+    assert page_factory.errors == []
+
+
+def test_a_components_description_shows_on_keyboard_focus(acme, live_server, page_factory):
+    page = page_factory()
+    page.goto(f"http://acme.pages.test:{live_server}/")
+    page.keyboard.press("Tab")  # the skip link first
+    help_icon = page.locator(".component", has_text="Email delivery").locator(".help")
+    help_icon.focus()
+    tip = page.evaluate("getComputedStyle(document.activeElement, '::after').content")
+    assert "Transactional email sent on your behalf" in tip
+    assert page_factory.errors == []
+
+
+def test_the_embed_script_shows_a_dismissible_notice_on_another_site(
+    acme, live_server, page_factory, http_receiver
+):
+    # The customer's own site, on another origin, which only includes the script tag.
+    http_receiver.body = (
+        f"<!doctype html><title>Shop</title><h1>Shop</h1>"
+        f'<script src="http://acme.pages.test:{live_server}/embed.js" async></script>'
+    ).encode()
+    page = page_factory()
+    page.goto(http_receiver.url + "/")
+    notice = page.get_by_role("status")
+    notice.wait_for()
+    assert "Slow dashboard loading for some users" in notice.inner_text()
+    screenshot(page, "embed-notice")
+    page.get_by_role("button", name="Dismiss").click()
+    assert page.get_by_role("status").count() == 0
+    page.reload()
+    page.wait_for_timeout(500)  # give the script its chance: a dismissed notice stays away
+    assert page.get_by_role("status").count() == 0
     assert page_factory.errors == []
 
 

@@ -189,3 +189,17 @@ def test_db_upgrade_and_downgrade_through_the_console_script(tmp_path, env):
     )
     assert failing.returncode == 1 and failing.stderr.count("\n") == 1
     assert Path(before).exists()
+
+
+def test_a_write_is_served_at_once_by_another_process(globex, server):
+    """The web server caches the page in memory; a commit elsewhere must reach it immediately."""
+    status, before = get(server, "globex.pages.test")
+    assert status == 200 and "Freshly added" not in before
+    assert "Freshly added" not in get(server, "globex.pages.test", "/api/v2/components.json")[1]
+    from tenants.components.services import create_component
+
+    with tenant_session(globex["tenant_id"]) as s:
+        create_component(s, s.get(Page, globex["page_id"]), name="Freshly added", actor=ACTOR)
+        s.commit()
+    for path in ("/", "/api/v2/components.json"):
+        assert "Freshly added" in get(server, "globex.pages.test", path)[1]

@@ -323,5 +323,46 @@ def test_the_embed_script_reads_the_pages_summary(web, org_a):
     script = web.get("/embed.js", headers={"Host": org_a.host})
     assert script.status_code == 200 and script.headers["Content-Type"].startswith("text/javascript")
     body = script.get_data(as_text=True)
-    assert '"http://acme.pages.test/api/v2/summary.json"' in body
+    assert '"http://acme.pages.test"' in body and "/api/v2/summary.json" in body
     assert script.headers["Access-Control-Allow-Origin"] == "*"
+
+
+def test_requests_with_credentials_never_get_a_shared_cached_answer(web, router, org_a):
+    from status_platform import cache
+
+    cache._listener.ensure_running()
+    assert cache._listener.healthy.wait(10)  # entries are trusted only while invalidations are heard
+    web.get("/", headers={"Host": org_a.host})
+    key = cache.response_key(org_a.page_id, {"HTTP_HOST": org_a.host, "PATH_INFO": "/", "QUERY_STRING": ""})
+    assert cache.responses.get(key) is not None  # the anonymous answer is kept
+    assert not cache.is_anonymous({"REQUEST_METHOD": "GET", "HTTP_COOKIE": "sp_page_session=x"})
+    assert not cache.is_anonymous({"REQUEST_METHOD": "GET", "HTTP_AUTHORIZATION": "OAuth key"})
+    assert not cache.is_anonymous({"REQUEST_METHOD": "POST"})
+    # a request with a cookie goes through the app, which does not store its answer
+    cache.responses.items.clear()
+    from werkzeug.test import Client
+
+    with_cookie = Client(router, use_cookies=False)  # sends the Cookie header exactly as given
+    assert (
+        with_cookie.get("/", headers={"Host": org_a.host, "Cookie": "sp_page_session=x"}).status_code == 200
+    )
+    assert cache.responses.get(key) is None
+
+
+def test_a_cached_answer_keeps_its_headers_and_answers_304(web, org_a):
+    first = web.get("/api/v2/status.json", headers={"Host": org_a.host})
+    cached = web.get("/api/v2/status.json", headers={"Host": org_a.host})
+    assert cached.get_data() == first.get_data()
+    for name in (
+        "ETag",
+        "Cache-Control",
+        "Access-Control-Allow-Origin",
+        "Content-Type",
+        "X-Content-Type-Options",
+    ):
+        assert cached.headers[name] == first.headers[name]
+    not_modified = web.get(
+        "/api/v2/status.json", headers={"Host": org_a.host, "If-None-Match": first.headers["ETag"]}
+    )
+    assert not_modified.status_code == 304 and not_modified.headers["ETag"] == first.headers["ETag"]
+    assert web.head("/api/v2/status.json", headers={"Host": org_a.host}).get_data() == b""

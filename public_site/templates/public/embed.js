@@ -2,8 +2,10 @@
    while the page has an unresolved incident or maintenance in progress. */
 (function () {
   "use strict";
-  var SUMMARY = {{ summary_url | tojson }};
+  // The page is wherever this script was loaded from (its custom domain, its port).
   var PAGE = {{ page_url | tojson }};
+  try { if (document.currentScript && document.currentScript.src) { PAGE = new URL(document.currentScript.src).origin; } } catch (e) {}
+  var SUMMARY = PAGE + "/api/v2/summary.json";
   var KEY = "statusplatform-dismissed:" + PAGE;
   function dismissed() { try { return JSON.parse(localStorage.getItem(KEY) || "[]"); } catch (e) { return []; } }
   function remember(id) { try { var d = dismissed(); d.push(id); localStorage.setItem(KEY, JSON.stringify(d.slice(-20))); } catch (e) {} }
