@@ -186,3 +186,20 @@ def test_a_visitor_in_the_pages_zone_sees_each_time_once(acme, live_server, page
     page.goto(f"http://acme.pages.test:{live_server}/")
     assert page.locator("time[data-local]").count() > 0
     assert page.locator(".local-time").count() == 0
+
+
+def test_the_page_reads_without_javascript_and_in_dark_mode(acme, live_server, chromium):
+    context = chromium.new_context(
+        java_script_enabled=False, color_scheme="dark", viewport={"width": 1280, "height": 900}
+    )
+    try:
+        page = context.new_page()
+        page.goto(f"http://acme.pages.test:{live_server}/")
+        assert page.get_by_role("region", name="Active incidents").is_visible()
+        page.locator("summary", has_text="Web").click()  # <details> folds open without any script
+        assert page.locator(".component", has_text="Dashboard").first.is_visible()
+        background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+        assert background == "rgb(15, 23, 32)"  # the dark theme
+        screenshot(page, "status-page-dark-no-js")
+    finally:
+        context.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -366,3 +367,28 @@ def test_a_cached_answer_keeps_its_headers_and_answers_304(web, org_a):
     )
     assert not_modified.status_code == 304 and not_modified.headers["ETag"] == first.headers["ETag"]
     assert web.head("/api/v2/status.json", headers={"Host": org_a.host}).get_data() == b""
+
+
+def test_the_logo_is_shown_and_served_with_its_type(web, org_a):
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+    with tenant_session(org_a.tenant_id) as s:
+        from tenants.pages.services import bump_version
+
+        page = s.get(Page, org_a.page_id)
+        page.logo_data, page.logo_content_type, page.logo_updated_at = png, "image/png", utcnow()
+        bump_version(s, page.id)
+        s.commit()
+    html = web.get("/", headers={"Host": org_a.host}).get_data(as_text=True)
+    assert re.search(r'<img src="/logo\?v=\d+" alt="Acme" class="logo">', html)
+    logo = web.get(re.search(r'src="(/logo\?v=\d+)"', html).group(1), headers={"Host": org_a.host})
+    assert logo.status_code == 200 and logo.get_data() == png and logo.headers["Content-Type"] == "image/png"
+    assert web.get("/logo", headers={"Host": "globex.pages.test"}).status_code == 404
+
+
+def test_the_page_describes_itself_to_link_previews_and_tabs(web, org_a):
+    html = web.get("/", headers={"Host": org_a.host}).get_data(as_text=True)
+    assert '<meta property="og:title" content="Acme Status: Major System Outage">' in html
+    assert '<meta property="og:url" content="http://acme.pages.test/">' in html
+    assert "<title>Major System Outage · Acme Status</title>" in html
+    # the favicon takes the colour of the overall status (critical: red)
+    assert "fill='%23c62828'" in html
