@@ -1,4 +1,4 @@
-"""The organization's dashboard: each page's status, components and open incidents."""
+"""The organization's dashboard: each page's status, components, open incidents and maintenance."""
 
 from __future__ import annotations
 
@@ -8,25 +8,25 @@ from sqlalchemy import select
 from status_platform.db.session import db
 from status_platform.tenancy.models import PageRoute
 from tenants.pages.models import Page
-from tenants.pages.queries import page_overview
+from tenants.pages.snapshot import build_snapshot, sections
 
 bp = Blueprint("dashboard", __name__)
 
 
 @bp.get("/")
 def index() -> str:
+    """Staff see each page as the public does, built fresh (never from the public cache)."""
     settings = current_app.config["SETTINGS"]
     pages = db.scalars(select(Page).order_by(Page.created_at)).all()
     routes = {
         r.page_id: r
         for r in db.scalars(select(PageRoute).where(PageRoute.page_id.in_([p.id for p in pages])))
     }
-    overviews = [page_overview(db, page.id) for page in pages]
-    urls = {
-        page.id: settings.page_url(
-            routes[page.id].slug,
-            routes[page.id].custom_domain if routes[page.id].has_verified_domain else None,
-        )
-        for page in pages
-    }
-    return render_template("admin/dashboard.html", overviews=[o for o in overviews if o], urls=urls)
+    views = []
+    for page in pages:
+        route = routes[page.id]
+        url = settings.page_url(route.slug, route.custom_domain if route.has_verified_domain else None)
+        snapshot = build_snapshot(db, page.id, page_url=url)
+        if snapshot is not None:
+            views.append({"s": snapshot, "sections": sections(snapshot, hide_quiet=False), "url": url})
+    return render_template("admin/dashboard.html", views=views)

@@ -6,8 +6,6 @@ Every public representation reads these documents, never the database directly.
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -96,29 +94,8 @@ def etag_for(*parts: object) -> str:
     return f'W/"{digest}"'
 
 
-class _Rendered:
-    """Bytes already rendered in this process, by ETag: the same snapshot renders the same bytes."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.items: OrderedDict[str, bytes] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, tag: str) -> bytes | None:
-        with self.lock:
-            found = self.items.get(tag)
-            if found is not None:
-                self.items.move_to_end(tag)
-            return found
-
-    def put(self, tag: str, body: bytes) -> None:
-        with self.lock:
-            self.items[tag] = body
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
-
-
-_rendered = _Rendered(1024)
+# Bytes already rendered in this process, by ETag: the same snapshot renders the same bytes.
+_rendered: cache.LRU[str, bytes] = cache.LRU(1024)
 
 
 def respond(

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Flask, Response, abort, g, make_response, render_template, request, url_for
@@ -16,6 +14,7 @@ from status_platform.db.session import db
 from status_platform.timeutil import utcnow
 from tenants.pages.history import shift_month
 from tenants.pages.models import Page
+from tenants.pages.snapshot import sections
 
 bp = Blueprint("public", __name__)
 MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
@@ -23,88 +22,12 @@ HISTORY_MONTHS = 3
 INCIDENT_ID_RE = re.compile(r"^[a-z0-9]{1,32}$")
 
 
-def _closed(incident: dict[str, Any]) -> bool:
-    return incident["status"] in ("resolved", "postmortem", "completed")
-
-
-def page_sections(snapshot: dict[str, Any]) -> dict[str, Any]:
-    """What the status page shows, in the order it shows it, from the snapshot alone."""
-    incidents = snapshot["incidents"].values()
-    today = datetime.strptime(snapshot["_page"]["today"], "%Y-%m-%d").date()
-    built = datetime.fromisoformat(snapshot["_built_at"].replace("Z", "+00:00"))
-    horizon = built.timestamp() + snapshot["_page"]["upcoming_days"] * 86400
-    active = sorted(
-        (i for i in incidents if i["_kind"] == "incident" and not _closed(i)),
-        key=lambda i: i["started_at"],
-        reverse=True,
-    )
-    in_progress = sorted(
-        (
-            i
-            for i in incidents
-            if i["_kind"] == "maintenance"
-            and i["status"] in ("in_progress", "verifying")
-            and not i["_cancelled"]
-        ),
-        key=lambda i: i["scheduled_for"] or "",
-    )
-    upcoming = sorted(
-        (
-            i
-            for i in incidents
-            if i["_kind"] == "maintenance"
-            and i["status"] == "scheduled"
-            and not i["_cancelled"]
-            and i["scheduled_for"]
-            and datetime.fromisoformat(i["scheduled_for"].replace("Z", "+00:00")).timestamp() <= horizon
-        ),
-        key=lambda i: i["scheduled_for"],
-    )
-    days = []
-    for offset in range(snapshot["_page"]["history_days"]):
-        iso_day = date.fromordinal(today.toordinal() - offset).isoformat()
-        day_incidents = sorted(
-            (
-                i
-                for i in incidents
-                if i["_day"] == iso_day
-                and not i["_cancelled"]
-                and (i["_kind"] == "incident" or i["status"] != "scheduled")
-            ),
-            key=lambda i: i["started_at"],
-            reverse=True,
-        )
-        days.append({"date": iso_day, "incidents": day_incidents})
-    components = {c["id"]: c for c in snapshot["components"]}
-    layout = []
-    for item in snapshot["_layout"]:
-        if "group" in item:
-            children = [components[c] for c in item["children"] if _shown(components[c])]
-            if children:
-                layout.append(
-                    {"group": components[item["group"]], "children": children, "expanded": item["expanded"]}
-                )
-        elif _shown(components[item["component"]]):
-            layout.append({"component": components[item["component"]]})
-    return {
-        "active": active,
-        "in_progress": in_progress,
-        "upcoming": upcoming,
-        "days": days,
-        "layout": layout,
-    }
-
-
-def _shown(component: dict[str, Any]) -> bool:
-    return not (component["only_show_if_degraded"] and component["status"] == "operational")
-
-
 @bp.get("/")
 def index() -> Response:
     snapshot = documents.snapshot()
     return documents.respond(
         lambda: render_template(
-            "public/index.html", s=snapshot, sections=page_sections(snapshot), page_url=documents.page_url()
+            "public/index.html", s=snapshot, sections=sections(snapshot), page_url=documents.page_url()
         ),
         "index",
     )

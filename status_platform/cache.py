@@ -15,7 +15,7 @@ import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import redis
 from sqlalchemy import event
@@ -31,6 +31,44 @@ WAIT_FOR_BUILDER = 5.0
 LOCAL_DOCUMENTS = 512
 
 
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+class LRU(Generic[K, V]):
+    """A small thread-safe least-recently-used map."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[K, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: K) -> V | None:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+            return found
+
+    def put(self, key: K, value: V) -> None:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+    def remove_where(self, predicate: Callable[[V], bool]) -> list[V]:
+        with self._lock:
+            doomed = [key for key, value in self._items.items() if predicate(value)]
+            return [self._items.pop(key) for key in doomed]
+
+    def clear(self) -> list[V]:
+        with self._lock:
+            values = list(self._items.values())
+            self._items.clear()
+            return values
+
+
 class _LocalCopies:
     """Parsed documents this process has read, dropped when their version marker is invalidated.
 
@@ -40,43 +78,32 @@ class _LocalCopies:
     """
 
     def __init__(self, size: int) -> None:
-        self.size = size
-        self.items: OrderedDict[str, tuple[str, dict[str, Any]]] = OrderedDict()
+        self.items: LRU[str, tuple[str, dict[str, Any]]] = LRU(size)
         self.generations: dict[str, int] = {}
-        self.lock = threading.Lock()
+        self.lock = threading.Lock()  # a generation check and the insert it guards are one step
 
     def generation(self, version_key: str) -> int:
         with self.lock:
             return self.generations.get(version_key, 0)
 
     def get(self, key: str) -> dict[str, Any] | None:
-        with self.lock:
-            found = self.items.get(key)
-            if found is None:
-                return None
-            self.items.move_to_end(key)
-            return found[1]
+        found = self.items.get(key)
+        return found[1] if found is not None else None
 
     def put(self, key: str, version_key: str, document: dict[str, Any], generation: int) -> None:
         with self.lock:
-            if self.generations.get(version_key, 0) != generation:
-                return
-            self.items[key] = (version_key, document)
-            self.items.move_to_end(key)
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
+            if self.generations.get(version_key, 0) == generation:
+                self.items.put(key, (version_key, document))
 
     def invalidate(self, version_key: str) -> None:
         with self.lock:
             self.generations[version_key] = self.generations.get(version_key, 0) + 1
-            for key in [k for k, (vk, _) in self.items.items() if vk == version_key]:
-                del self.items[key]
+            self.items.remove_where(lambda entry: entry[0] == version_key)
 
     def clear(self) -> None:
         with self.lock:
-            for version_key in {vk for vk, _ in self.items.values()}:
+            for version_key, _ in self.items.clear():
                 self.generations[version_key] = self.generations.get(version_key, 0) + 1
-            self.items.clear()
 
 
 _local = _LocalCopies(LOCAL_DOCUMENTS)
@@ -275,11 +302,7 @@ class ResponseCache:
     """
 
     def __init__(self, size: int = 2048) -> None:
-        self.size = size
-        self.items: OrderedDict[str, tuple[str, int, float, str, list[tuple[str, str]], bytes]] = (
-            OrderedDict()
-        )
-        self.lock = threading.Lock()
+        self.items: LRU[str, tuple[str, int, float, str, list[tuple[str, str]], bytes]] = LRU(size)
 
     def put(
         self,
@@ -293,18 +316,13 @@ class ResponseCache:
         body: bytes,
     ) -> None:
         version_key = _key("version", *version_of)
-        with self.lock:
-            self.items[key] = (version_key, generation_seen, expires_at, etag, headers, body)
-            self.items.move_to_end(key)
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
+        self.items.put(key, (version_key, generation_seen, expires_at, etag, headers, body))
 
     def get(self, key: str) -> tuple[str, list[tuple[str, str]], bytes] | None:
         """(etag, headers, body) if the entry for `key` is still current, else None."""
         if not _listener.healthy.is_set():
             return None
-        with self.lock:
-            entry = self.items.get(key)
+        entry = self.items.get(key)
         if entry is None:
             return None
         version_key, generation_seen, expires_at, etag, headers, body = entry

@@ -525,3 +525,83 @@ def _update_labels(updates: list[IncidentUpdate]) -> list[str]:
         else:
             labels.append(update.status.label)
     return labels
+
+
+def _is_closed(incident: dict[str, Any]) -> bool:
+    return incident["status"] in _closed()
+
+
+def sections(snapshot: dict[str, Any], *, hide_quiet: bool = True) -> dict[str, Any]:
+    """What the status page shows, in the order it shows it, from the snapshot alone.
+
+    `hide_quiet` leaves out operational components that are shown only when degraded (the
+    public view); staff see every component.
+    """
+    incidents = snapshot["incidents"].values()
+    today = datetime.strptime(snapshot["_page"]["today"], "%Y-%m-%d").date()
+    built = datetime.fromisoformat(snapshot["_built_at"].replace("Z", "+00:00"))
+    horizon = built.timestamp() + snapshot["_page"]["upcoming_days"] * 86400
+    active = sorted(
+        (i for i in incidents if i["_kind"] == "incident" and not _is_closed(i)),
+        key=lambda i: i["started_at"],
+        reverse=True,
+    )
+    in_progress = sorted(
+        (
+            i
+            for i in incidents
+            if i["_kind"] == "maintenance"
+            and i["status"] in ("in_progress", "verifying")
+            and not i["_cancelled"]
+        ),
+        key=lambda i: i["scheduled_for"] or "",
+    )
+    upcoming = sorted(
+        (
+            i
+            for i in incidents
+            if i["_kind"] == "maintenance"
+            and i["status"] == "scheduled"
+            and not i["_cancelled"]
+            and i["scheduled_for"]
+            and datetime.fromisoformat(i["scheduled_for"].replace("Z", "+00:00")).timestamp() <= horizon
+        ),
+        key=lambda i: i["scheduled_for"],
+    )
+    days = []
+    for offset in range(snapshot["_page"]["history_days"]):
+        iso_day = date.fromordinal(today.toordinal() - offset).isoformat()
+        day_incidents = sorted(
+            (
+                i
+                for i in incidents
+                if i["_day"] == iso_day
+                and not i["_cancelled"]
+                and (i["_kind"] == "incident" or i["status"] != "scheduled")
+            ),
+            key=lambda i: i["started_at"],
+            reverse=True,
+        )
+        days.append({"date": iso_day, "incidents": day_incidents})
+    components = {c["id"]: c for c in snapshot["components"]}
+    layout = []
+    for item in snapshot["_layout"]:
+        if "group" in item:
+            children = [components[c] for c in item["children"] if (not hide_quiet or _shown(components[c]))]
+            if children:
+                layout.append(
+                    {"group": components[item["group"]], "children": children, "expanded": item["expanded"]}
+                )
+        elif not hide_quiet or _shown(components[item["component"]]):
+            layout.append({"component": components[item["component"]]})
+    return {
+        "active": active,
+        "in_progress": in_progress,
+        "upcoming": upcoming,
+        "days": days,
+        "layout": layout,
+    }
+
+
+def _shown(component: dict[str, Any]) -> bool:
+    return not (component["only_show_if_degraded"] and component["status"] == "operational")

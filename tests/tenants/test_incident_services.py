@@ -165,7 +165,7 @@ def test_times_without_a_zone_are_refused(org_a):
 
 def test_groups_and_loose_components_share_one_order_at_the_top(org_a):
     from tenants.components.services import create_component, create_group
-    from tenants.pages.queries import page_overview
+    from tenants.pages.snapshot import build_snapshot, sections
 
     with tenant_session(org_a.tenant_id) as s:
         page = s.get(Page, org_a.page_id)
@@ -174,5 +174,6 @@ def test_groups_and_loose_components_share_one_order_at_the_top(org_a):
         create_component(s, page, name="In later group", group=group, actor=ACTOR)
         create_component(s, page, name="Loose two", actor=ACTOR)
         s.flush()
-        names = [getattr(item, "name", None) or item.group.name for item in page_overview(s, page.id).items]
+        layout = sections(build_snapshot(s, page.id, page_url="http://x.test"))["layout"]
+        names = [item["group"]["name"] if "group" in item else item["component"]["name"] for item in layout]
     assert names == [f"{org_a.name} API", f"{org_a.name} Web", "Loose one", "Later group", "Loose two"]
