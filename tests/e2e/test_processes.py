@@ -70,20 +70,22 @@ def wait_for_port(port: int, process: subprocess.Popen[str], seconds: float = 30
     raise AssertionError(f"nothing listens on port {port}")
 
 
+CREATE_GLOBEX = (
+    "create-org",
+    "--name",
+    "Globex Corp",
+    "--slug",
+    "globex",
+    "--owner-email",
+    "ops@globex.test",
+    "--owner-password",
+    "long enough secret",
+)
+
+
 @pytest.fixture
 def globex(env, committed_db) -> dict[str, str]:
-    result = statusplatform(
-        env,
-        "create-org",
-        "--name",
-        "Globex Corp",
-        "--slug",
-        "globex",
-        "--owner-email",
-        "ops@globex.test",
-        "--owner-password",
-        "long enough secret",
-    )
+    result = statusplatform(env, *CREATE_GLOBEX)
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -91,18 +93,7 @@ def globex(env, committed_db) -> dict[str, str]:
 def test_console_script_creates_an_org_and_a_key_and_refuses_duplicates(env, globex):
     key = statusplatform(env, "create-api-key", "--org", "globex", "--name", "ci")
     assert key.returncode == 0 and key.stdout.strip().splitlines()[-1].startswith("sp_")
-    again = statusplatform(
-        env,
-        "create-org",
-        "--name",
-        "Globex Corp",
-        "--slug",
-        "globex",
-        "--owner-email",
-        "ops@globex.test",
-        "--owner-password",
-        "long enough secret",
-    )
+    again = statusplatform(env, *CREATE_GLOBEX)
     assert again.returncode == 1 and again.stdout == ""
     assert again.stderr == "statusplatform: error: An organization with the slug 'globex' already exists.\n"
     unknown = statusplatform(env, "create-api-key", "--org", "initech", "--name", "ci")

@@ -23,6 +23,18 @@ from tenants.pages.snapshot import build_snapshot
 from tests.factories import ACTOR, make_organization
 
 
+def update_page(org, **fields) -> None:  # noqa: ANN001
+    """Change page settings directly, as the settings screen will, and mark the page changed."""
+    from tenants.pages.services import bump_version
+
+    with tenant_session(org.tenant_id) as s:
+        page = s.get(Page, org.page_id)
+        for name, value in fields.items():
+            setattr(page, name, value)
+        bump_version(s, page.id)
+        s.commit()
+
+
 def count_statements(connection: sa.Connection, work) -> int:  # noqa: ANN001
     statements: list[str] = []
 
@@ -192,13 +204,9 @@ def test_pages_keep_serving_the_last_snapshot_when_the_database_is_down(web, rou
 
 
 def test_a_private_page_shows_visitors_nothing(web, org_a):
-    with tenant_session(org_a.tenant_id) as s:
-        from tenants.pages.models import PageVisibility
-        from tenants.pages.services import bump_version
+    from tenants.pages.models import PageVisibility
 
-        s.get(Page, org_a.page_id).visibility = PageVisibility.PRIVATE
-        bump_version(s, org_a.page_id)
-        s.commit()
+    update_page(org_a, visibility=PageVisibility.PRIVATE)
     for path in (
         "/",
         "/api/v2/summary.json",
@@ -212,20 +220,19 @@ def test_a_private_page_shows_visitors_nothing(web, org_a):
 
 
 def test_tenant_text_is_escaped_and_markdown_is_sanitized(web, org_a):
+    update_page(
+        org_a,
+        custom_css="body { color: red; } </style><script>alert('css')</script>",
+        headline="<img src=x onerror=alert('headline')>",
+    )
     with tenant_session(org_a.tenant_id) as s:
-        from tenants.pages.services import bump_version
-
-        page = s.get(Page, org_a.page_id)
-        page.custom_css = "body { color: red; } </style><script>alert('css')</script>"
-        page.headline = "<img src=x onerror=alert('headline')>"
         open_incident(
             s,
-            page,
+            s.get(Page, org_a.page_id),
             name="<script>alert('name')</script>",
             actor=ACTOR,
             body="**bold** <script>alert('body')</script> [link](javascript:alert('x')) <b onclick=x>b</b>",
         )
-        bump_version(s, page.id)
         s.commit()
     html = web.get("/", headers={"Host": org_a.host}).get_data(as_text=True)
     assert "<script>alert" not in html
@@ -371,13 +378,7 @@ def test_a_cached_answer_keeps_its_headers_and_answers_304(web, org_a):
 
 def test_the_logo_is_shown_and_served_with_its_type(web, org_a):
     png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
-    with tenant_session(org_a.tenant_id) as s:
-        from tenants.pages.services import bump_version
-
-        page = s.get(Page, org_a.page_id)
-        page.logo_data, page.logo_content_type, page.logo_updated_at = png, "image/png", utcnow()
-        bump_version(s, page.id)
-        s.commit()
+    update_page(org_a, logo_data=png, logo_content_type="image/png", logo_updated_at=utcnow())
     html = web.get("/", headers={"Host": org_a.host}).get_data(as_text=True)
     assert re.search(r'<img src="/logo\?v=\d+" alt="Acme" class="logo">', html)
     logo = web.get(re.search(r'src="(/logo\?v=\d+)"', html).group(1), headers={"Host": org_a.host})
