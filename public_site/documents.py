@@ -12,6 +12,7 @@ from typing import Any
 from flask import Response, abort, current_app, g, request
 
 from status_platform import cache
+from status_platform.app import SECURITY_HEADERS
 from status_platform.cache import versioned_document
 from status_platform.db.session import db
 from tenants.pages.history import build_history, build_incident_document
@@ -19,11 +20,6 @@ from tenants.pages.snapshot import build_snapshot, page_version
 
 PUBLIC_CACHE = "public, max-age=10, stale-while-revalidate=60, stale-if-error=86400"
 SNAPSHOT_MAX_AGE = 60.0
-# What status_platform.app adds after every response, repeated for responses served from the cache.
-SECURITY_HEADERS = [
-    ("X-Content-Type-Options", "nosniff"),
-    ("Referrer-Policy", "strict-origin-when-cross-origin"),
-]
 
 
 def page_url() -> str:

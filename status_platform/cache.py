@@ -145,10 +145,10 @@ class _Listener:
                         sender, _, key = message["data"].decode().partition(" ")
                         if sender != _process_token():  # this process applied its own already
                             _local.invalidate(key)
-            except Exception:  # Redis went away: distrust every copy, retry shortly
+            except Exception as exc:  # Redis went away: distrust every copy, retry shortly
                 self.healthy.clear()
                 _local.clear()
-                log.warning("cache invalidation listener lost Redis; retrying", exc_info=True)
+                log.warning("cache invalidation listener lost Redis (%s); retrying", exc)
                 time.sleep(1.0)
 
 

@@ -199,8 +199,8 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
 def _worker(args: argparse.Namespace, settings: Settings) -> int:
     from status_platform.jobs.worker import run_worker
 
-    _connect(settings)
     settings = _export_redis(settings)
+    _connect(settings)
     run_worker(settings, args.queues or ("notifications", "default"), burst=args.burst)
     return 0
 
@@ -209,11 +209,9 @@ def _clock(args: argparse.Namespace, settings: Settings) -> int:
     import threading
 
     import tenants
-    from status_platform.jobs import queues
     from status_platform.jobs.clock import run_clock
 
-    _connect(settings)
-    queues.configure(_export_redis(settings))
+    _connect(_export_redis(settings))
     tenants.register_periodic_tasks()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

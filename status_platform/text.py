@@ -74,8 +74,3 @@ def render_markdown_inline(text: str) -> str:
     if html.startswith("<p>") and html.endswith("</p>"):
         html = html[3:-4]
     return re.sub(r"</p>\s*<p>", "<br /><br />", html)
-
-
-def plain_text(text: str) -> str:
-    """The text of `text` without any markup (for titles, SMS and feed summaries)."""
-    return nh3.clean(_markdown.render(text or ""), tags=set()).strip()

@@ -10,7 +10,6 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from status_platform.identity.models import ApiKey
-from status_platform.timeutil import utcnow
 
 KEY_PREFIX = "sp_"
 
@@ -58,7 +57,3 @@ def find_api_key(session: Session, secret: str) -> ApiKey | None:
     if api_key is None or api_key.revoked_at is not None or not api_key.tenant.is_active:
         return None
     return api_key
-
-
-def touch_api_key(api_key: ApiKey) -> None:
-    api_key.last_used_at = utcnow()

@@ -267,10 +267,8 @@ class Builder:
         page = self.page
         return {
             "headline": page.headline,
-            "description_html": render_markdown(page.page_description),
             "support_url": page.support_url,
             "brand_color": page.brand_color,
-            "css_colors": page.css_colors,
             "custom_css": page.custom_css,
             # The logo itself is served by its own route; the snapshot only knows whether there is one.
             "logo_version": int(page.logo_updated_at.timestamp())
