@@ -1,32 +1,75 @@
-"""The organization's dashboard: each page's status, components, open incidents and maintenance."""
+"""The organization's overview, each page's dashboard, and the Markdown preview of every form."""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
-from sqlalchemy import select
+from typing import Any
 
+from flask import Blueprint, current_app, g, redirect, render_template, url_for
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from admin_ui.forms import text
+from admin_ui.tenant import requires
 from status_platform.db.session import db
-from status_platform.tenancy.models import PageRoute
+from status_platform.tenancy.models import PageRoute, Role
+from status_platform.text import render_markdown
 from tenants.pages.models import Page
 from tenants.pages.snapshot import build_snapshot, sections
+from tenants.subscribers.queries import recent_notifications, subscriber_counts
 
 bp = Blueprint("dashboard", __name__)
+page_bp = Blueprint("dashboard", __name__)
+
+
+def page_url(page: Page) -> str:
+    """The public address of `page`: its verified custom domain, else its subdomain."""
+    settings = current_app.config["SETTINGS"]
+    route = db.get(PageRoute, page.id)
+    assert route is not None
+    return str(settings.page_url(route.slug, route.custom_domain if route.has_verified_domain else None))
+
+
+def page_view(page: Page) -> dict[str, Any] | None:
+    """What the page's public side shows now, built fresh (staff never read the public cache)."""
+    url = page_url(page)
+    snapshot = build_snapshot(db, page.id, page_url=url)
+    if snapshot is None:
+        return None
+    view = sections(snapshot, hide_quiet=False)
+    view["upcoming"] = sorted(
+        (
+            i
+            for i in snapshot["incidents"].values()
+            if i["_kind"] == "maintenance" and i["status"] == "scheduled" and not i["_cancelled"]
+        ),
+        key=lambda i: i["scheduled_for"] or "",
+    )
+    return {"s": snapshot, "sections": view, "url": url, "page": page}
 
 
 @bp.get("/")
-def index() -> str:
-    """Staff see each page as the public does, built fresh (never from the public cache)."""
-    settings = current_app.config["SETTINGS"]
-    pages = db.scalars(select(Page).order_by(Page.created_at)).all()
-    routes = {
-        r.page_id: r
-        for r in db.scalars(select(PageRoute).where(PageRoute.page_id.in_([p.id for p in pages])))
-    }
-    views = []
-    for page in pages:
-        route = routes[page.id]
-        url = settings.page_url(route.slug, route.custom_domain if route.has_verified_domain else None)
-        snapshot = build_snapshot(db, page.id, page_url=url)
-        if snapshot is not None:
-            views.append({"s": snapshot, "sections": sections(snapshot, hide_quiet=False), "url": url})
-    return render_template("admin/dashboard.html", views=views)
+def index() -> Response | str:
+    """One page: straight to its dashboard; several: each page's status at a glance."""
+    pages = list(db.scalars(select(Page).order_by(Page.created_at, Page.name)))
+    if len(pages) == 1:
+        return redirect(url_for("tenant.page.dashboard.show", page_id=pages[0].id))
+    views = [view for view in (page_view(page) for page in pages) if view is not None]
+    return render_template("admin/overview.html", views=views)
+
+
+@page_bp.get("/")
+def show() -> str:
+    view = page_view(g.page)
+    return render_template(
+        "admin/dashboard.html",
+        view=view,
+        counts=subscriber_counts(db, g.page.id),
+        notices=recent_notifications(db, g.page.id),
+    )
+
+
+@bp.post("/preview")
+@requires(Role.VIEWER)
+def preview() -> str:
+    """Markdown as the public page will show it (sanitized); writes nothing."""
+    return render_markdown(text("body")[:25_000])

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Blueprint, Flask, Response
 
-from status_platform.config import Settings
+from status_platform.config import Settings, activate
 from status_platform.db import session as db_session
 from status_platform.jobs import queues
 
@@ -22,6 +22,7 @@ def build_app(
     session_cookie_name: str,
 ) -> Flask:
     """A Flask app with the database session, Redis and security headers wired in."""
+    activate(settings)
     app = Flask(import_name)  # the templates/ and static/ of the calling front-end
     app.config.from_mapping(settings.flask_config())
     app.config["SESSION_COOKIE_NAME"] = session_cookie_name

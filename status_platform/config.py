@@ -45,6 +45,21 @@ def _allowlist(raw: str) -> tuple[str, ...]:
     return entries
 
 
+_active: list[Settings] = []
+
+
+def activate(settings: Settings) -> None:
+    """Make `settings` the process's own, for code that runs outside a request (jobs)."""
+    _active[:] = [settings]
+
+
+def active_settings() -> Settings:
+    """The settings the process was started with (by an app factory or a worker)."""
+    if not _active:
+        raise RuntimeError("no settings are active in this process; build an app or a worker first")
+    return _active[0]
+
+
 @dataclass(frozen=True)
 class Settings:
     """Every setting of the platform. Names match the environment variables one to one."""
@@ -74,6 +89,12 @@ class Settings:
     PROXY_FIX_HOPS: int = 0
     HOST_CACHE_SECONDS: int = 5
     RQ_QUEUE_PREFIX: str = "statusplatform"
+    # DNS servers that verify custom domains ("10.0.0.2" or "127.0.0.1:5353"); empty: the system's.
+    DNS_NAMESERVERS: tuple[str, ...] = field(default_factory=tuple)
+    # Sign-in attempts allowed per account and per address in LOGIN_WINDOW_SECONDS.
+    LOGIN_ATTEMPTS_PER_ACCOUNT: int = 5
+    LOGIN_ATTEMPTS_PER_IP: int = 20
+    LOGIN_WINDOW_SECONDS: int = 900
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -91,6 +112,8 @@ class Settings:
                 values[name] = _bool(raw, name)
             elif isinstance(default, int):
                 values[name] = _int(raw, name)
+            elif name == "DNS_NAMESERVERS":
+                values[name] = tuple(part.strip() for part in raw.split(",") if part.strip())
             elif isinstance(default, tuple):
                 values[name] = _allowlist(raw)
             else:
@@ -143,7 +166,12 @@ class Settings:
         config["SESSION_COOKIE_SECURE"] = self.is_production
         config["SESSION_COOKIE_HTTPONLY"] = True
         config["SESSION_COOKIE_SAMESITE"] = "Lax"
+        config["REMEMBER_COOKIE_SECURE"] = self.is_production
+        config["REMEMBER_COOKIE_HTTPONLY"] = True
+        config["REMEMBER_COOKIE_SAMESITE"] = "Lax"
         config["WTF_CSRF_TIME_LIMIT"] = None
+        # The largest request body (a logo upload is at most 512 KB); larger ones are refused with 413.
+        config["MAX_CONTENT_LENGTH"] = 2 * 1024 * 1024
         return config
 
     def page_url(self, slug: str, custom_domain: str | None = None) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from email_validator import EmailNotValidError, validate_email
@@ -92,3 +93,41 @@ def clean_time_zone(value: object, *, field: str = "time_zone") -> str:
     except ZoneInfoNotFoundError:
         raise ValidationError(f"{name!r} is not a known time zone.", field=field) from None
     return name
+
+
+def clean_local_datetime(value: object, zone: str, *, field: str, label: str) -> datetime:
+    """'2027-01-12T09:00' as typed in `zone` -> that moment, UTC-aware.
+
+    A time that the zone skips (the hour clocks jump at the start of summer time) is refused;
+    one it passes twice (the hour repeated in autumn) means its first occurrence.
+    """
+    raw = "" if value is None else str(value).strip()
+    if not raw:
+        raise ValidationError(f"{label} is required.", field=field)
+    try:
+        naive = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ValidationError(
+            f"{label} must be a date and time like 2027-01-12 09:00.", field=field
+        ) from None
+    if naive.tzinfo is not None:
+        raise ValidationError(f"{label} must be a local date and time, without a zone.", field=field)
+    tz = ZoneInfo(clean_time_zone(zone))
+    local = naive.replace(tzinfo=tz)
+    # A skipped local time does not survive the round trip through UTC.
+    if local.astimezone(ZoneInfo("UTC")).astimezone(tz).replace(tzinfo=None) != naive:
+        raise ValidationError(
+            f"{raw.replace('T', ' ')} does not exist in {zone} (the clocks skip it).", field=field
+        )
+    return local.astimezone(ZoneInfo("UTC"))
+
+
+def clean_int(value: object, *, field: str, label: str, minimum: int, maximum: int) -> int:
+    raw = "" if value is None else str(value).strip()
+    try:
+        number = int(raw)
+    except ValueError:
+        raise ValidationError(f"{label} must be a whole number.", field=field) from None
+    if not minimum <= number <= maximum:
+        raise ValidationError(f"{label} must be between {minimum} and {maximum}.", field=field)
+    return number

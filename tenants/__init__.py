@@ -16,3 +16,4 @@ from tenants.subscribers import models as _subscribers  # noqa: F401
 def register_periodic_tasks() -> None:
     """Import every feature module that registers a periodic task with the clock."""
     import tenants.maintenance.jobs  # noqa: F401
+    import tenants.pages.jobs  # noqa: F401

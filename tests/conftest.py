@@ -12,7 +12,7 @@ import re
 import socket
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -35,10 +35,11 @@ from status_platform.db import migrate
 from status_platform.db import session as db_session
 from status_platform.db.base import Base
 from status_platform.db.engine import app_database_url, create_engine, get_engine
+from status_platform.ids import new_id
 from status_platform.jobs import queues
 from status_platform.jobs.redis_server import ensure_embedded_redis, stop_embedded_redis
 from status_platform.wsgi import HostRouter
-from tests.factories import Organization, make_organization
+from tests.factories import PASSWORD, Organization, make_organization
 
 PLATFORM_HOST = "platform.test"
 PAGES_DOMAIN = "pages.test"
@@ -210,6 +211,69 @@ def log_in(client: FlaskClient, email: str, password: str) -> Any:
     return client.post("/login", data={"email": email, "password": password, "csrf_token": token})
 
 
+def post_form(client: FlaskClient, url: str, data: dict[str, Any] | None = None, **kwargs: Any) -> Any:
+    """POST `data` to `url` as the signed-in browser would: with the session's CSRF token."""
+    token = csrf_token(client.get("/login").get_data(as_text=True))
+    return client.post(url, data={**(data or {}), "csrf_token": token}, **kwargs)
+
+
+def add_member(org: Organization, role: str) -> tuple[str, str]:
+    """Make a user with `role` in `org` (viewer, editor, admin, owner); returns (email, password)."""
+    from status_platform.db.session import platform_session
+    from status_platform.identity.models import User
+    from status_platform.identity.passwords import hash_password
+    from status_platform.tenancy.models import Membership, Role
+
+    email = f"{role}-{new_id()}@{org.slug}.test"
+    with platform_session() as s:
+        user = User(email=email, password_hash=_fast_hash(hash_password))
+        s.add(user)
+        s.flush()
+        s.add(Membership(tenant_id=org.tenant_id, user_id=user.id, role=Role(role)))
+        s.commit()
+    return email, PASSWORD
+
+
+_HASHES: dict[str, str] = {}
+
+
+def _fast_hash(hash_password: Callable[[str], str]) -> str:
+    # argon2 is slow on purpose; one hash of the shared test password serves every member.
+    if PASSWORD not in _HASHES:
+        _HASHES[PASSWORD] = hash_password(PASSWORD)
+    return _HASHES[PASSWORD]
+
+
+@pytest.fixture
+def client_as(admin_app: Flask, org_a: Organization) -> Callable[[str], FlaskClient]:
+    """A factory: a new browser signed in as a member of organization A with the given role."""
+
+    def make(role: str, org: Organization = org_a) -> FlaskClient:
+        client = PlatformHostClient(admin_app, admin_app.response_class, use_cookies=True)
+        if role == "owner":
+            email, password = org.owner_email, org.owner_password
+        else:
+            email, password = add_member(org, role)
+        response = log_in(client, email, password)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return client
+
+    return make
+
+
+def fingerprint(tenant_id: str) -> dict[str, list[tuple[Any, ...]]]:
+    """Every row the organization can see, and the platform's rows: equal before and after means unchanged."""
+    from status_platform.db.session import new_session
+
+    state: dict[str, list[tuple[Any, ...]]] = {}
+    with new_session(tenant_id) as s:
+        for table in Base.metadata.sorted_tables:
+            state[table.name] = sorted(
+                (tuple(str(v) for v in row) for row in s.execute(table.select())), key=repr
+            )
+    return state
+
+
 @pytest.fixture
 def staff_client(admin_client: FlaskClient, org_a: Organization) -> FlaskClient:
     """The owner of organization A, signed in."""
@@ -235,7 +299,13 @@ def org_b() -> Organization:
 
 
 @pytest.fixture
-def run_jobs(settings: Settings, redis_client: redis.Redis) -> Callable[..., int]:
+def worker_settings(settings: Settings) -> dict[str, Settings]:
+    """The settings the test's worker starts with; fixtures may replace them (see `mail`)."""
+    return {"settings": settings}
+
+
+@pytest.fixture
+def run_jobs(worker_settings: dict[str, Settings], redis_client: redis.Redis) -> Callable[..., int]:
     """Run every queued job in this process with a real RQ worker in burst mode; returns how many ran."""
     from status_platform.jobs.worker import build_worker
 
@@ -254,7 +324,7 @@ def run_jobs(settings: Settings, redis_client: redis.Redis) -> Callable[..., int
             return finished, failed
 
         finished_before, failed_before = finished_and_failed()
-        build_worker(settings, names, forking=False).work(burst=True)
+        build_worker(worker_settings["settings"], names, forking=False).work(burst=True)
         finished, failed = finished_and_failed()
         new_failures = failed - failed_before
         if new_failures:
@@ -300,6 +370,13 @@ def smtp_server() -> Iterator[CapturedMail]:
     controller.start()
     yield captured
     controller.stop()
+
+
+@pytest.fixture
+def mail(smtp_server: CapturedMail, worker_settings: dict[str, Settings]) -> CapturedMail:
+    """Platform mail sent by the test's jobs arrives at the test's own SMTP server."""
+    worker_settings["settings"] = replace(worker_settings["settings"], SMTP_PORT=smtp_server.port)
+    return smtp_server
 
 
 @dataclass

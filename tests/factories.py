@@ -5,23 +5,32 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from sqlalchemy import select
+
 from status_platform.db.session import tenant_session
 from status_platform.identity.actor import Actor
 from status_platform.identity.apikeys import issue_api_key
 from status_platform.ids import new_id
+from status_platform.tenancy.models import Invitation, Membership, Role
 from status_platform.timeutil import utcnow
 from tenants.audiences.models import Audience, AudienceComponent, AudienceViewer, Viewer
 from tenants.components.models import ComponentStatus
 from tenants.components.services import create_component, create_group
-from tenants.incidents.models import IncidentStatus, Template, TemplateComponent
+from tenants.incidents.models import IncidentStatus, IncidentType, Template, TemplateComponent
 from tenants.incidents.services import open_incident, post_update
 from tenants.maintenance.services import schedule_window
 from tenants.monitors.models import Monitor, MonitorCheck
 from tenants.organizations.services import create_organization
-from tenants.subscribers.models import Channel, Delivery, DeliveryAttempt, DeliveryStatus
+from tenants.subscribers.models import (
+    Channel,
+    Delivery,
+    DeliveryAttempt,
+    DeliveryStatus,
+    NotificationEvent,
+)
 from tenants.subscribers.services import add_subscriber
 
-ACTOR = Actor(label="test")
+ACTOR = Actor(label="test", is_system=True)
 PASSWORD = "correct horse battery"
 
 
@@ -102,10 +111,6 @@ def make_organization(slug: str, name: str) -> Organization:
         s.add(monitor)
         s.flush()
         s.add(MonitorCheck(monitor_id=monitor.id, checked_at=utcnow(), is_up=True, latency_ms=12))
-        from sqlalchemy import select
-
-        from tenants.subscribers.models import NotificationEvent
-
         event = s.scalars(
             select(NotificationEvent).where(NotificationEvent.incident_id == incident.id)
         ).first()
@@ -124,6 +129,17 @@ def make_organization(slug: str, name: str) -> Organization:
             DeliveryAttempt(delivery_id=delivery.id, attempted_at=utcnow(), is_success=True, status_code=250)
         )
         key = issue_api_key(s, tenant_id=tenant_id, name=f"{name} key")
+        invitation = Invitation(
+            tenant_id=tenant_id,
+            email=f"invited@{slug}.test",
+            role=Role.EDITOR,
+            expires_at=utcnow() + timedelta(days=7),
+        )
+        s.add(invitation)
+        s.flush()
+        membership = s.scalars(select(Membership).where(Membership.tenant_id == tenant_id)).one()
+        incident_type = s.scalars(select(IncidentType).order_by(IncidentType.position)).first()
+        assert incident_type is not None
         s.commit()
         return Organization(
             tenant_id=tenant_id,
@@ -138,7 +154,12 @@ def make_organization(slug: str, name: str) -> Organization:
                 "component": api.id,
                 "component_web": web.id,
                 "incident": incident.id,
+                "update": incident.updates[0].id,
+                "type": incident_type.id,
+                "member": membership.id,
+                "invitation": invitation.id,
                 "maintenance": window.id,
+                "maintenance_update": window.updates[0].id,
                 "subscriber": subscriber.id,
                 "audience": audience.id,
                 "viewer": viewer.id,

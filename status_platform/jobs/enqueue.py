@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from rq import Retry
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -41,8 +42,15 @@ def enqueue_after_commit(
 
 
 def push(job: PendingJob) -> None:
-    """The single place that talks to Redis for after-commit jobs."""
-    get_queue(job.queue).enqueue(job.func, *job.args, **job.options)
+    """The single place that talks to Redis for after-commit jobs.
+
+    ``retries=N`` in the options retries a failed job N times, after 10 s, 1 min, then 5 min.
+    """
+    options = dict(job.options)
+    retries = options.pop("retries", 0)
+    if retries:
+        options["retry"] = Retry(max=retries, interval=[10, 60, 300][:retries])
+    get_queue(job.queue).enqueue(job.func, *job.args, **options)
 
 
 @event.listens_for(Session, "after_commit")

@@ -9,7 +9,7 @@ from typing import Any
 from rq import SimpleWorker, Worker
 from rq.serializers import JSONSerializer
 
-from status_platform.config import Settings
+from status_platform.config import Settings, activate
 from status_platform.db import session as db_session
 from status_platform.db.engine import dispose_all
 from status_platform.jobs import queues
@@ -28,6 +28,7 @@ def build_worker(
     settings: Settings, queue_names: Sequence[str] = queues.QUEUE_NAMES, *, forking: bool = True
 ) -> Worker | SimpleWorker:
     """A worker listening on `queue_names`, with the database and Redis of `settings`."""
+    activate(settings)
     db_session.configure(settings)
     connection = queues.configure(settings)
     worker_class = ForkingWorker if forking else SimpleWorker

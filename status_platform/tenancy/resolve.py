@@ -98,10 +98,18 @@ class HostResolver:
             condition = (PageRoute.custom_domain == host) & (PageRoute.domain_status == DomainStatus.VERIFIED)
         with platform_session() as session:
             row = session.execute(
-                select(PageRoute.tenant_id, PageRoute.page_id, PageRoute.slug, PageRoute.custom_domain)
+                select(
+                    PageRoute.tenant_id,
+                    PageRoute.page_id,
+                    PageRoute.slug,
+                    PageRoute.custom_domain,
+                    PageRoute.domain_status,
+                )
                 .join(Tenant, Tenant.id == PageRoute.tenant_id)
                 .where(condition, Tenant.is_active)
             ).first()
         if row is None:
             return None
-        return PageAddress(row.tenant_id, row.page_id, row.slug, row.custom_domain)
+        # A domain not yet verified is not the page's address: links keep to the subdomain.
+        verified = row.custom_domain if row.domain_status == DomainStatus.VERIFIED else None
+        return PageAddress(row.tenant_id, row.page_id, row.slug, verified)

@@ -1,17 +1,28 @@
-"""Writes of scheduled maintenance: schedule a window, start it, complete it."""
+"""Writes of scheduled maintenance: schedule, edit, reschedule, update, start, complete and cancel a window.
+
+A window is an Incident of kind maintenance. Every write checks the actor's role first, flushes
+and never commits, records an audit event, and bumps the page's version so the public page
+follows; subscribers are told through the outbox when the write's notify flag says so.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
+import sqlalchemy as sa
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from status_platform.errors import ValidationError
 from status_platform.identity.actor import Actor
+from status_platform.identity.permissions import STATUS_WRITERS, require_role
 from status_platform.timeutil import ensure_utc, utcnow
 from status_platform.validation import clean_text
 from tenants.audit.services import record_event
 from tenants.components.models import ComponentStatus
+from tenants.components.services import set_component_status
 from tenants.incidents.models import (
     Impact,
     Incident,
@@ -21,10 +32,25 @@ from tenants.incidents.models import (
     IncidentUpdate,
 )
 from tenants.incidents.services import MAX_BODY, load_components, post_update
+from tenants.maintenance.schemas import check_transition, check_window
 from tenants.pages.models import Page
 from tenants.pages.services import bump_version
 from tenants.subscribers.models import EventKind
 from tenants.subscribers.outbox import record_notification
+
+STARTED_BODY = "Scheduled maintenance is currently in progress. We will provide updates as necessary."
+COMPLETED_BODY = "The scheduled maintenance has been completed."
+CANCELLED_BODY = "This scheduled maintenance has been cancelled."
+ACTIVE = (IncidentStatus.IN_PROGRESS, IncidentStatus.VERIFYING)
+PAST_PER_PAGE = 50
+
+
+def _clean_name(name: str) -> str:
+    return clean_text(name, field="name", label="Title")
+
+
+def _clean_body(body: str) -> str:
+    return clean_text(body, field="body", label="Message", max_length=MAX_BODY, required=False)
 
 
 def schedule_window(
@@ -43,14 +69,20 @@ def schedule_window(
     auto_completed: bool = True,
     auto_transition_components: bool = True,
 ) -> Incident:
-    """Schedule a maintenance window on `page` covering `component_ids`. Flushes, never commits."""
-    name = clean_text(name, field="name", label="Title")
-    body = clean_text(body, field="body", label="Message", max_length=MAX_BODY, required=False)
+    """Schedule a maintenance window on `page` covering `component_ids`. Flushes, never commits.
+
+    The window must end after it starts and, when a person or an API key schedules it, must
+    not have ended already (the platform's own actors may record past windows: imports, the
+    demo). An unknown component, or another organization's, is a ValidationError on
+    "components". `deliver_notifications` announces it now and at its start and end.
+    """
+    require_role(actor, STATUS_WRITERS, "schedule maintenance")
+    name = _clean_name(name)
+    body = _clean_body(body)
     starts, ends = ensure_utc(scheduled_for), ensure_utc(scheduled_until)
-    if ends <= starts:
-        raise ValidationError("The window must end after it starts.", field="scheduled_until")
-    components = load_components(session, page.id, list(component_ids))
     now = utcnow()
+    check_window(starts, ends, now=None if actor.is_system else now)
+    components = load_components(session, page.id, list(component_ids))
     window = Incident(
         page_id=page.id,
         kind=IncidentKind.MAINTENANCE,
@@ -90,7 +122,7 @@ def schedule_window(
         object_id=window.id,
         page_id=page.id,
         summary=f"Scheduled maintenance {name!r}",
-        after={"scheduled_for": starts.isoformat(), "scheduled_until": ends.isoformat()},
+        after={**_window_state(window), **_times(window)},
     )
     if deliver_notifications:
         record_notification(
@@ -105,30 +137,390 @@ def schedule_window(
     return window
 
 
-def start_window(session: Session, window: Incident, *, actor: Actor, body: str = "") -> IncidentUpdate:
-    """Put a scheduled window in progress; its components go Under Maintenance when it says so."""
+def start_window(
+    session: Session,
+    window: Incident,
+    *,
+    actor: Actor,
+    body: str = "",
+    deliver_notifications: bool | None = None,
+) -> IncidentUpdate:
+    """Put a scheduled window in progress; its components go Under Maintenance when it says so.
+
+    Subscribers are told when `deliver_notifications` says so (None: the window's own setting
+    for its start). A window that is not scheduled, or was cancelled, is a ValidationError.
+    Flushes, never commits.
+    """
+    require_role(actor, STATUS_WRITERS, "start maintenance")
+    if window.status is not IncidentStatus.SCHEDULED or window.cancelled_at is not None:
+        raise ValidationError("Only a scheduled window can start.", field="status")
     components = {}
     if window.auto_transition_to_maintenance_state:
         components = {link.component_id: ComponentStatus.UNDER_MAINTENANCE for link in window.affected}
+    notify = window.auto_transition_deliver_notifications_at_start
     return post_update(
         session,
         window,
         actor=actor,
         status=IncidentStatus.IN_PROGRESS,
-        body=body or "Scheduled maintenance is currently in progress. We will provide updates as necessary.",
+        body=body or STARTED_BODY,
         components=components,
-        deliver_notifications=window.auto_transition_deliver_notifications_at_start,
+        deliver_notifications=notify if deliver_notifications is None else deliver_notifications,
     )
 
 
-def complete_window(session: Session, window: Incident, *, actor: Actor, body: str = "") -> IncidentUpdate:
-    """Complete a window; its components go back to Operational when it says so."""
+def complete_window(
+    session: Session,
+    window: Incident,
+    *,
+    actor: Actor,
+    body: str = "",
+    deliver_notifications: bool | None = None,
+) -> IncidentUpdate:
+    """Complete a window in progress; its components go back to Operational when it says so.
+
+    Subscribers are told when `deliver_notifications` says so (None: the window's own setting
+    for its end). A window not in progress (or verifying) is a ValidationError. Flushes, never
+    commits.
+    """
+    require_role(actor, STATUS_WRITERS, "complete maintenance")
+    if window.status not in ACTIVE:
+        raise ValidationError("Only a window in progress can be completed.", field="status")
+    notify = window.auto_transition_deliver_notifications_at_end
     return post_update(
         session,
         window,
         actor=actor,
         status=IncidentStatus.COMPLETED,
-        body=body or "The scheduled maintenance has been completed.",
+        body=body or COMPLETED_BODY,
         restore_components=window.auto_transition_to_operational_state,
-        deliver_notifications=window.auto_transition_deliver_notifications_at_end,
+        deliver_notifications=notify if deliver_notifications is None else deliver_notifications,
+    )
+
+
+def post_window_update(
+    session: Session,
+    window: Incident,
+    *,
+    actor: Actor,
+    status: IncidentStatus | None = None,
+    body: str = "",
+    deliver_notifications: bool = True,
+) -> IncidentUpdate:
+    """Post an update to a window: a new status (forward only), a message, or both.
+
+    Scheduled -> In progress -> Verifying -> Completed. Moving to In progress starts the window
+    (components Under Maintenance when it says so), to Completed completes it (components back
+    to Operational when it says so). Without a new status the update needs a message. A
+    cancelled window takes messages only. Flushes, never commits.
+    """
+    require_role(actor, STATUS_WRITERS, "post maintenance updates")
+    new_status = status or window.status
+    if window.cancelled_at is not None and new_status != window.status:
+        raise ValidationError(
+            "This window was cancelled; post a message without a new status.", field="status"
+        )
+    check_transition(window.status, new_status)
+    if new_status != window.status and new_status is IncidentStatus.IN_PROGRESS:
+        return start_window(
+            session, window, actor=actor, body=body, deliver_notifications=deliver_notifications
+        )
+    if new_status != window.status and new_status is IncidentStatus.COMPLETED:
+        return complete_window(
+            session, window, actor=actor, body=body, deliver_notifications=deliver_notifications
+        )
+    if new_status == window.status and not (body or "").strip():
+        raise ValidationError("Write a message, or choose a new status.", field="body")
+    return post_update(
+        session,
+        window,
+        actor=actor,
+        status=new_status,
+        body=body,
+        deliver_notifications=deliver_notifications,
+    )
+
+
+def reschedule_window(
+    session: Session,
+    window: Incident,
+    *,
+    actor: Actor,
+    scheduled_for: datetime,
+    scheduled_until: datetime,
+    deliver_notifications: bool = True,
+) -> bool:
+    """Move a window that is scheduled or in progress to a new start and end.
+
+    The new end must come after the start and not be past; a window already in progress cannot
+    have its start moved into the future. A new start means a new reminder. False, and nothing
+    written, when the times are unchanged. Flushes, never commits.
+    """
+    require_role(actor, STATUS_WRITERS, "reschedule maintenance")
+    if window.cancelled_at is not None or window.status not in (IncidentStatus.SCHEDULED, *ACTIVE):
+        raise ValidationError(
+            "Only a scheduled window or one in progress can be rescheduled.", field="scheduled_for"
+        )
+    starts, ends = ensure_utc(scheduled_for), ensure_utc(scheduled_until)
+    if window.scheduled_for == starts and window.scheduled_until == ends:
+        return False
+    now = utcnow()
+    check_window(starts, ends, now=now)
+    if window.status in ACTIVE and starts > now:
+        raise ValidationError(
+            "This window is in progress: its start cannot move into the future.", field="scheduled_for"
+        )
+    before = _times(window)
+    if window.scheduled_for != starts:
+        window.scheduled_reminded_at = None
+    window.scheduled_for, window.scheduled_until = starts, ends
+    window.updated_at = now
+    session.flush()
+    after = _times(window)
+    record_event(
+        session,
+        actor,
+        "maintenance.rescheduled",
+        object_type="incident",
+        object_id=window.id,
+        page_id=window.page_id,
+        summary=f"Rescheduled maintenance {window.name!r}",
+        before=before,
+        after=after,
+    )
+    if deliver_notifications:
+        record_notification(
+            session,
+            page_id=window.page_id,
+            kind=EventKind.MAINTENANCE_RESCHEDULED,
+            incident_id=window.id,
+            component_ids=[link.component_id for link in window.affected],
+            payload={"before": before, "after": after},
+        )
+    bump_version(session, window.page_id)
+    return True
+
+
+def update_window(
+    session: Session,
+    window: Incident,
+    *,
+    actor: Actor,
+    name: str | None = None,
+    component_ids: list[str] | tuple[str, ...] | None = None,
+    remind_prior: bool | None = None,
+    auto_in_progress: bool | None = None,
+    auto_completed: bool | None = None,
+    to_maintenance_state: bool | None = None,
+    to_operational_state: bool | None = None,
+    deliver_notifications_at_start: bool | None = None,
+    deliver_notifications_at_end: bool | None = None,
+) -> bool:
+    """Change a window's details; an argument left None keeps its value.
+
+    `component_ids` replaces the components covered. While the window is in progress, a newly
+    covered component goes Under Maintenance and a dropped one back to Operational, when the
+    window's transitions say so. False, and nothing written, when nothing changes. Flushes,
+    never commits.
+    """
+    require_role(actor, STATUS_WRITERS, "edit maintenance")
+    before = _window_state(window)
+    if name is not None:
+        window.name = _clean_name(name)
+    flags = {
+        "scheduled_remind_prior": remind_prior,
+        "scheduled_auto_in_progress": auto_in_progress,
+        "scheduled_auto_completed": auto_completed,
+        "auto_transition_to_maintenance_state": to_maintenance_state,
+        "auto_transition_to_operational_state": to_operational_state,
+        "auto_transition_deliver_notifications_at_start": deliver_notifications_at_start,
+        "auto_transition_deliver_notifications_at_end": deliver_notifications_at_end,
+    }
+    for attribute, value in flags.items():
+        if value is not None:
+            setattr(window, attribute, value)
+    if component_ids is not None:
+        _cover_components(session, window, list(component_ids), actor=actor)
+    after = _window_state(window)
+    if after == before:
+        return False
+    window.updated_at = utcnow()
+    session.flush()
+    record_event(
+        session,
+        actor,
+        "maintenance.updated",
+        object_type="incident",
+        object_id=window.id,
+        page_id=window.page_id,
+        summary=f"Edited maintenance {window.name!r}",
+        before={k: v for k, v in before.items() if after[k] != v},
+        after={k: v for k, v in after.items() if before[k] != v},
+    )
+    bump_version(session, window.page_id)
+    return True
+
+
+def _cover_components(session: Session, window: Incident, component_ids: list[str], *, actor: Actor) -> None:
+    components = load_components(session, window.page_id, component_ids)
+    wanted = {c.id for c in components}
+    live = window.status in ACTIVE and window.cancelled_at is None
+    for link in list(window.affected):
+        if link.component_id in wanted:
+            continue
+        component = link.component
+        window.affected.remove(link)
+        if (
+            live
+            and window.auto_transition_to_operational_state
+            and component.status is ComponentStatus.UNDER_MAINTENANCE
+        ):
+            set_component_status(
+                session,
+                component,
+                ComponentStatus.OPERATIONAL,
+                actor=actor,
+                incident_id=window.id,
+                deliver_notifications=window.auto_transition_deliver_notifications_at_end,
+            )
+    covered = {link.component_id for link in window.affected}
+    for component in components:
+        if component.id in covered:
+            continue
+        window.affected.append(IncidentComponent(component_id=component.id, component=component))
+        if live and window.auto_transition_to_maintenance_state:
+            set_component_status(
+                session,
+                component,
+                ComponentStatus.UNDER_MAINTENANCE,
+                actor=actor,
+                incident_id=window.id,
+                deliver_notifications=window.auto_transition_deliver_notifications_at_start,
+            )
+    session.flush()
+
+
+def cancel_window(
+    session: Session,
+    window: Incident,
+    *,
+    actor: Actor,
+    body: str = "",
+    deliver_notifications: bool = True,
+) -> IncidentUpdate:
+    """Cancel a window that has not started: it is closed with a final update; components untouched.
+
+    A window in progress cannot be cancelled (complete it instead), nor one already closed:
+    both are a ValidationError. Flushes, never commits.
+    """
+    require_role(actor, STATUS_WRITERS, "cancel maintenance")
+    if window.cancelled_at is not None:
+        raise ValidationError("This window is cancelled already.")
+    if window.status in ACTIVE:
+        raise ValidationError("A window in progress cannot be cancelled; complete it instead.")
+    if window.status is not IncidentStatus.SCHEDULED:
+        raise ValidationError("Only a scheduled window can be cancelled.")
+    body = _clean_body(body) or CANCELLED_BODY
+    now = utcnow()
+    window.cancelled_at = now
+    window.status = IncidentStatus.COMPLETED
+    window.resolved_at = now
+    window.updated_at = now
+    update = IncidentUpdate(
+        incident_id=window.id,
+        status=IncidentStatus.COMPLETED,
+        body=body,
+        display_at=now,
+        deliver_notifications=deliver_notifications,
+        author_user_id=actor.user_id,
+    )
+    window.updates.insert(0, update)  # newest first, as the relationship loads them
+    session.flush()
+    record_event(
+        session,
+        actor,
+        "maintenance.cancelled",
+        object_type="incident",
+        object_id=window.id,
+        page_id=window.page_id,
+        summary=f"Cancelled maintenance {window.name!r}",
+        before={"status": IncidentStatus.SCHEDULED.value, "cancelled_at": None},
+        after={"status": window.status.value, "cancelled_at": now.isoformat()},
+    )
+    if deliver_notifications:
+        record_notification(
+            session,
+            page_id=window.page_id,
+            kind=EventKind.MAINTENANCE_CANCELLED,
+            incident_id=window.id,
+            incident_update_id=update.id,
+            component_ids=[link.component_id for link in window.affected],
+        )
+    bump_version(session, window.page_id)
+    return update
+
+
+def _times(window: Incident) -> dict[str, Any]:
+    return {
+        "scheduled_for": window.scheduled_for.isoformat() if window.scheduled_for else None,
+        "scheduled_until": window.scheduled_until.isoformat() if window.scheduled_until else None,
+    }
+
+
+def _window_state(window: Incident) -> dict[str, Any]:
+    return {
+        "name": window.name,
+        "components": sorted(link.component_id for link in window.affected),
+        "remind_prior": window.scheduled_remind_prior,
+        "auto_in_progress": window.scheduled_auto_in_progress,
+        "auto_completed": window.scheduled_auto_completed,
+        "to_maintenance_state": window.auto_transition_to_maintenance_state,
+        "to_operational_state": window.auto_transition_to_operational_state,
+        "notify_at_start": window.auto_transition_deliver_notifications_at_start,
+        "notify_at_end": window.auto_transition_deliver_notifications_at_end,
+    }
+
+
+# --- reads shared by the admin screens ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WindowList:
+    """A page's windows in the three lists of the maintenance screen."""
+
+    in_progress: list[Incident]
+    upcoming: list[Incident]
+    past: list[Incident]
+    has_more_past: bool
+
+
+def list_windows(session: Session, page_id: str, *, search: str = "", page: int = 1) -> WindowList:
+    """In progress, upcoming (soonest first) and past windows (newest first, PAST_PER_PAGE a page).
+
+    `search` keeps the windows whose title contains it (any case). Reads the session's tenant only.
+    """
+    base = select(Incident).where(Incident.page_id == page_id, Incident.kind == IncidentKind.MAINTENANCE)
+    if search.strip():
+        base = base.where(sa.func.lower(Incident.name).contains(search.strip().lower(), autoescape=True))
+    open_ = Incident.cancelled_at.is_(None)
+    in_progress = session.scalars(
+        base.where(Incident.status.in_(ACTIVE), open_).order_by(Incident.scheduled_until, Incident.id)
+    ).all()
+    upcoming = session.scalars(
+        base.where(Incident.status == IncidentStatus.SCHEDULED, open_).order_by(
+            Incident.scheduled_for, Incident.id
+        )
+    ).all()
+    page = max(page, 1)
+    past = session.scalars(
+        base.where(sa.or_(Incident.status == IncidentStatus.COMPLETED, Incident.cancelled_at.is_not(None)))
+        .order_by(Incident.scheduled_for.desc(), Incident.id)
+        .offset((page - 1) * PAST_PER_PAGE)
+        .limit(PAST_PER_PAGE + 1)
+    ).all()
+    return WindowList(
+        in_progress=list(in_progress),
+        upcoming=list(upcoming),
+        past=list(past[:PAST_PER_PAGE]),
+        has_more_past=len(past) > PAST_PER_PAGE,
     )

@@ -23,7 +23,7 @@ DEMO_NAME = "Acme"
 DEMO_SLUG = "acme"
 DEMO_OWNER_EMAIL = "owner@acme.test"
 DEMO_OWNER_PASSWORD = "acme-demo-password"
-ACTOR = Actor(label="demo seed")
+ACTOR = Actor(label="demo seed", is_system=True)
 
 
 @dataclass(frozen=True)

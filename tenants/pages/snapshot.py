@@ -270,6 +270,7 @@ class Builder:
             "support_url": page.support_url,
             "brand_color": page.brand_color,
             "custom_css": page.custom_css,
+            "css_colors": dict(page.css_colors or {}),
             # The logo itself is served by its own route; the snapshot only knows whether there is one.
             "logo_version": int(page.logo_updated_at.timestamp())
             if page.logo_content_type and page.logo_updated_at

@@ -14,7 +14,7 @@ def test_signing_in_leads_to_the_organizations_dashboard(admin_client, org_a):
     assert response.status_code == 302
     follow = admin_client.get(response.headers["Location"])
     assert follow.status_code == 302 and follow.headers["Location"].endswith(f"/t/{org_a.slug}/")
-    page = admin_client.get(f"/t/{org_a.slug}/").get_data(as_text=True)
+    page = admin_client.get(f"/t/{org_a.slug}/", follow_redirects=True).get_data(as_text=True)
     assert f"{org_a.name} REST" in page and f"{org_a.name} outage" in page
 
 
@@ -43,7 +43,7 @@ def test_signing_in_starts_a_fresh_session(admin_client, org_a):
 
 
 def test_bumping_the_session_version_ends_every_session(staff_client, org_a):
-    assert staff_client.get(f"/t/{org_a.slug}/").status_code == 200
+    assert staff_client.get(f"/t/{org_a.slug}/", follow_redirects=True).status_code == 200
     with platform_session() as s:
         user = s.scalar(select(User).where(User.email == org_a.owner_email))
         user.session_version += 1
@@ -72,6 +72,6 @@ def test_sign_in_never_redirects_off_site(admin_client, org_a):
 
 
 def test_signing_out_ends_the_session(staff_client, org_a):
-    token = csrf_token(staff_client.get(f"/t/{org_a.slug}/").get_data(as_text=True))
+    token = csrf_token(staff_client.get(f"/t/{org_a.slug}/", follow_redirects=True).get_data(as_text=True))
     assert staff_client.post("/logout", data={"csrf_token": token}).status_code == 302
     assert staff_client.get(f"/t/{org_a.slug}/").status_code == 302

@@ -52,6 +52,10 @@ def count_statements(connection: sa.Connection, work) -> int:  # noqa: ANN001
 def grow(org, *, groups: int, components: int, incidents: int) -> None:
     """Add components, incidents with several updates, and status history across 90 days."""
     with tenant_session(org.tenant_id) as s:
+        from status_platform.tenancy.models import Tenant
+
+        s.get(Tenant, org.tenant_id).plan_code = "enterprise"  # past the free plan's 25 components
+        s.flush()
         page = s.get(Page, org.page_id)
         made = []
         for g in range(groups):

@@ -85,3 +85,25 @@ def test_production_starts_with_real_settings():
 def test_production_refuses_development_defaults(override, message):
     with pytest.raises(ConfigError, match=message):
         Settings.from_env({**PRODUCTION, **override})
+
+
+def test_production_cookies_are_secure_http_only_and_same_site():
+    production = Settings.from_env(
+        {},
+        STATUSPLATFORM_ENV="production",
+        SECRET_KEY="x" * 40,
+        REDIS_URL="redis://127.0.0.1:6379/0",
+        DATABASE_URL="postgresql://u@127.0.0.1/db",
+        MAIL_FROM="Status <status@example.com>",
+    ).flask_config()
+    assert production["SESSION_COOKIE_SECURE"] is True
+    assert production["SESSION_COOKIE_HTTPONLY"] is True and production["SESSION_COOKIE_SAMESITE"] == "Lax"
+    assert production["REMEMBER_COOKIE_SECURE"] is True and production["REMEMBER_COOKIE_HTTPONLY"] is True
+
+
+def test_dns_nameservers_and_login_limits_are_read_from_the_environment():
+    settings = Settings.from_env(
+        {"DNS_NAMESERVERS": "127.0.0.1:5353, 10.0.0.2", "LOGIN_ATTEMPTS_PER_ACCOUNT": "3"}
+    )
+    assert settings.DNS_NAMESERVERS == ("127.0.0.1:5353", "10.0.0.2")
+    assert settings.LOGIN_ATTEMPTS_PER_ACCOUNT == 3

@@ -31,7 +31,7 @@ def test_http_receiver_records_requests_and_answers_in_turn(http_receiver):
 
 
 def test_staff_client_is_signed_in_as_the_owner(staff_client, org_a):
-    response = staff_client.get(f"/t/{org_a.slug}/")
+    response = staff_client.get("/orgs", follow_redirects=True)
     assert response.status_code == 200
     assert org_a.owner_email in response.get_data(as_text=True)
 

@@ -1,0 +1,67 @@
+"""The audit log of the organization: every write, who made it, when, and what it changed."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+
+from flask import Blueprint, abort, render_template, request
+from sqlalchemy import select
+
+from admin_ui.tenant import role_at_least
+from status_platform.db.session import db
+from status_platform.errors import ValidationError
+from status_platform.identity.permissions import PAGE_ADMINS
+from tenants.audit.queries import AuditFilter, action_families, search_events
+from tenants.pages.models import Page
+
+bp = Blueprint("audit", __name__, url_prefix="/audit")
+
+
+@bp.before_request
+def _admins_only() -> None:
+    if not role_at_least(PAGE_ADMINS):
+        abort(403, "The audit log is for admins and owners.")
+
+
+def _day(name: str) -> datetime | None:
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return datetime.combine(date.fromisoformat(raw), time(0), tzinfo=UTC)
+    except ValueError:
+        raise ValidationError(f"{raw!r} is not a date like 2027-01-31.", field=name) from None
+
+
+@bp.get("/")
+def index() -> str:
+    errors: dict[str, str] = {}
+    try:
+        since = _day("since")
+        until = _day("until")
+    except ValidationError as error:
+        errors[error.field or "_form"] = error.message
+        since = until = None
+    criteria = AuditFilter(
+        action=request.args.get("action", "").strip(),
+        actor=request.args.get("actor", "").strip(),
+        page_id=request.args.get("page", "").strip(),
+        object_id=request.args.get("object", "").strip(),
+        text=request.args.get("q", "").strip(),
+        since=since,
+        until=until + timedelta(days=1) if until else None,
+    )
+    number = request.args.get("p", "1")
+    number_int = int(number) if number.isdigit() and int(number) > 0 else 1
+    events, has_more = search_events(db, criteria, page=number_int)
+    pages = {page.id: page.name for page in db.scalars(select(Page))}
+    return render_template(
+        "admin/audit.html",
+        events=events,
+        has_more=has_more,
+        number=number_int,
+        families=action_families(db),
+        pages=pages,
+        args=request.args,
+        errors=errors,
+    )

@@ -1,0 +1,1 @@
+"""The people of an organization: members with roles, invitations, and ownership."""
