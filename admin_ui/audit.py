@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from flask import Blueprint, abort, render_template, request
 from sqlalchemy import select
 
+from admin_ui.forms import page_number
 from admin_ui.tenant import role_at_least
 from status_platform.db.session import db
 from status_platform.errors import ValidationError
@@ -28,9 +29,12 @@ def _day(name: str) -> datetime | None:
     if not raw:
         return None
     try:
-        return datetime.combine(date.fromisoformat(raw), time(0), tzinfo=UTC)
+        day = date.fromisoformat(raw)
     except ValueError:
         raise ValidationError(f"{raw!r} is not a date like 2027-01-31.", field=name) from None
+    if not 1970 <= day.year <= 2200:
+        raise ValidationError("Choose a date between the years 1970 and 2200.", field=name)
+    return datetime.combine(day, time(0), tzinfo=UTC)
 
 
 @bp.get("/")
@@ -51,15 +55,14 @@ def index() -> str:
         since=since,
         until=until + timedelta(days=1) if until else None,
     )
-    number = request.args.get("p", "1")
-    number_int = int(number) if number.isdigit() and int(number) > 0 else 1
-    events, has_more = search_events(db, criteria, page=number_int)
+    number = page_number()
+    events, has_more = search_events(db, criteria, page=number)
     pages = {page.id: page.name for page in db.scalars(select(Page))}
     return render_template(
         "admin/audit.html",
         events=events,
         has_more=has_more,
-        number=number_int,
+        number=number,
         families=action_families(db),
         pages=pages,
         args=request.args,

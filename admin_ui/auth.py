@@ -24,7 +24,7 @@ from werkzeug.wrappers import Response
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
-from admin_ui.forms import errors_of, text
+from admin_ui.forms import errors_of, safe_path, text
 from status_platform import ratelimit
 from status_platform.config import Settings
 from status_platform.db.session import db, rebind_request_session
@@ -48,6 +48,10 @@ RESET_PER_IP = Limit("reset-ip", attempts=10, window_seconds=3600)
 RESET_PER_EMAIL = Limit("reset-email", attempts=3, window_seconds=3600)
 RESET_SALT = "password-reset"
 RESET_MAX_AGE = 3600
+ACCOUNT_EXISTS = (
+    "There is already an account for this address. Sign in first, then create the organization "
+    "from your account."
+)
 
 
 class LoginForm(FlaskForm):
@@ -101,34 +105,29 @@ def login() -> Response | str | tuple[str, int, dict[str, str]]:
     if form.validate_on_submit():
         email = (form.email.data or "").strip().lower()
         per_account, per_ip = _login_limits()
-        # Refused before the password is even checked: a guesser learns nothing more.
-        wait = ratelimit.seconds_left(per_account, email)
-        if wait:
-            message = f"Too many sign-in attempts for this account. {ratelimit.try_again_in(wait)}"
-            return _too_many("admin/login.html", message, wait, form=form)
-        wait = ratelimit.seconds_left(per_ip, _client_ip())
-        if wait:
-            message = f"Too many sign-in attempts from your network. {ratelimit.try_again_in(wait)}"
-            return _too_many("admin/login.html", message, wait, form=form)
+        # Every attempt is counted before its password is checked, so parallel guesses cannot
+        # all pass a check made before any of them was counted; past the limit the password is
+        # not even checked, and a guesser learns nothing more.
+        account_wait = ratelimit.attempt(per_account, email)
+        ip_wait = ratelimit.attempt(per_ip, _client_ip())
+        if account_wait:
+            message = f"Too many sign-in attempts for this account. {ratelimit.try_again_in(account_wait)}"
+            return _too_many("admin/login.html", message, account_wait, form=form)
+        if ip_wait:
+            message = f"Too many sign-in attempts from your network. {ratelimit.try_again_in(ip_wait)}"
+            return _too_many("admin/login.html", message, ip_wait, form=form)
         user = db.scalar(select(User).where(User.email == email, User.is_active.is_(True)))
         if user is not None and verify_password(user.password_hash, form.password.data or ""):
             user.last_login_at = utcnow()
             db.commit()
+            # Only failures count: the account starts afresh, the network gets its attempt back.
             ratelimit.reset(per_account, email)
+            ratelimit.forgive(per_ip, _client_ip())
             _sign_in(user)
-            return redirect(_safe_next(request.args.get("next")) or url_for("auth.organizations"))
-        ratelimit.hit(per_account, email)
-        ratelimit.hit(per_ip, _client_ip())
+            return redirect(safe_path(request.args.get("next")) or url_for("auth.organizations"))
         form.password.errors = ["The email address or password is not right."]
     # A refused form is shown again, fields marked (a browser logs any 4xx page as an error).
     return render_template("admin/login.html", form=form, errors={})
-
-
-def _safe_next(target: str | None) -> str | None:
-    # Only same-site paths: an open redirect after sign-in is a phishing tool.
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
-        return target
-    return None
 
 
 @bp.post("/logout")
@@ -157,29 +156,62 @@ def organizations() -> Response | str:
 # --- signing up ----------------------------------------------------------------------------------
 
 
-def _signup_form(errors: dict[str, str] | None = None) -> str:
+def _signup_form(errors: dict[str, str] | None = None, *, account_exists: bool = False) -> str:
     values = request.form if request.method == "POST" else {}
     email = current_user.email if current_user.is_authenticated else ""
-    return render_template("admin/auth/signup.html", values=values, email=email, errors=errors or {})
+    return render_template(
+        "admin/auth/signup.html",
+        values=values,
+        email=email,
+        errors=errors or {},
+        account_exists=account_exists,
+    )
+
+
+def _signup_owner(email: str) -> User | None:
+    """The existing account `email` names, if it is the signed-in user's; None for a new address.
+
+    Sign-up must not become a way around the sign-in limits: another person's account is
+    refused before any password is checked.
+    """
+    owner = db.scalar(select(User).where(User.email == email))
+    if owner is None:
+        return None
+    if not current_user.is_authenticated or owner.id != current_user.id:
+        raise ValidationError(ACCOUNT_EXISTS, field="owner_email")
+    return owner
 
 
 @bp.route("/signup", methods=["GET", "POST"])
 def signup() -> Response | str | tuple[str, int, dict[str, str]]:
-    """A new organization with its owner and first page; a signed-in user may add another one."""
+    """A new organization with its owner and first page; a signed-in user may add another one.
+
+    A signed-in user confirms with their password, which counts against their account's
+    sign-in limit like a sign-in would.
+    """
     if request.method == "GET":
         return _signup_form()
-    wait = ratelimit.seconds_left(SIGNUP_PER_IP, _client_ip())
+    wait = ratelimit.attempt(SIGNUP_PER_IP, _client_ip())
     if wait:
         message = f"Too many sign-ups from your network. {ratelimit.try_again_in(wait)}"
         return _too_many("admin/auth/signup.html", message, wait, values=request.form, email="")
-    ratelimit.hit(SIGNUP_PER_IP, _client_ip())
-    email = text("owner_email").strip().lower()
+    per_account, _ = _login_limits()
+    counted = ""
     try:
         name = clean_text(text("name"), field="name", label="Company name")
         page_name = clean_text(text("page_name"), field="page_name", label="Page name", required=False)
         page_slug = clean_slug(text("page_slug"), field="page_slug", label="Page address")
+        email = clean_email(text("owner_email"), field="owner_email", label="Owner email")
         if text("owner_password") != text("confirm_password"):
             raise ValidationError("The two passwords are not the same.", field="confirm_password")
+        if _signup_owner(email) is not None:
+            wait = ratelimit.attempt(per_account, email)
+            if wait:
+                message = f"Too many sign-in attempts for this account. {ratelimit.try_again_in(wait)}"
+                return _too_many(
+                    "admin/auth/signup.html", message, wait, values=request.form, email=current_user.email
+                )
+            counted = email
         # The organization takes the session's tenant id: its rows are written through it.
         rebind_request_session(new_id())
         created = create_organization(
@@ -190,21 +222,31 @@ def signup() -> Response | str | tuple[str, int, dict[str, str]]:
             owner_password=text("owner_password"),
             page_name=page_name or None,
             page_slug=page_slug,
-            actor=Actor(label=email[:320] or "sign-up", ip_address=request.remote_addr),
+            actor=Actor(label=email, ip_address=request.remote_addr),
         )
         created.owner.last_login_at = utcnow()
         db.commit()
     except IntegrityError:
         # Another sign-up took the same slug, address or account between the checks and the commit.
         db.rollback()
+        if counted:
+            ratelimit.forgive(per_account, counted)
         return _signup_form({"_form": "Someone signed up with the same details a moment ago; try again."})
     except DomainError as error:
         db.rollback()
         errors = errors_of(error)
+        if counted and error.field == "owner_password":
+            # A wrong password of the signed-in user: it stays counted.
+            errors["owner_password"] = "That is not your current password."
+        elif counted:
+            # Refused before or after the password was found right: not a failed sign-in.
+            ratelimit.forgive(per_account, counted)
         # The organization's slug is made from the company name: a refused slug is the name's fault.
         if "slug" in errors:
             errors["name"] = errors.pop("slug")
-        return _signup_form(errors)
+        return _signup_form(errors, account_exists=errors.get("owner_email") == ACCOUNT_EXISTS)
+    if counted:
+        ratelimit.reset(per_account, counted)
     _sign_in(created.owner)
     flash(f"Welcome to {created.tenant.name}. Add the components of {created.page.name} to get started.")
     return redirect(
@@ -245,13 +287,14 @@ def account() -> Response | str | tuple[str, int, dict[str, str]]:
         if which != "password":
             raise ValidationError("Choose what to change.")
         per_account, _ = _login_limits()
-        wait = ratelimit.seconds_left(per_account, user.email)
+        # Counted before the check, as at sign-in; the right password starts the account afresh.
+        wait = ratelimit.attempt(per_account, user.email)
         if wait:
             message = f"Too many attempts with a wrong password. {ratelimit.try_again_in(wait)}"
             return _too_many("admin/auth/account.html", message, wait, values=request.form, form=which)
         if not verify_password(user.password_hash, text("current_password")):
-            ratelimit.hit(per_account, user.email)
             raise ValidationError("That is not your current password.", field="current_password")
+        ratelimit.reset(per_account, user.email)
         check_password_rules(text("new_password"), field="new_password")
         if text("new_password") != text("confirm_password"):
             raise ValidationError("The two passwords are not the same.", field="confirm_password")
@@ -325,14 +368,10 @@ def forgot_password() -> str | tuple[str, int, dict[str, str]]:
         email = clean_email(text("email"))
     except ValidationError as error:
         return render_template("admin/auth/forgot.html", values=request.form, errors=errors_of(error))
-    wait = max(
-        ratelimit.seconds_left(RESET_PER_IP, _client_ip()), ratelimit.seconds_left(RESET_PER_EMAIL, email)
-    )
+    wait = max(ratelimit.attempt(RESET_PER_IP, _client_ip()), ratelimit.attempt(RESET_PER_EMAIL, email))
     if wait:
         message = f"Too many reset requests. {ratelimit.try_again_in(wait)}"
         return _too_many("admin/auth/forgot.html", message, wait, values=request.form)
-    ratelimit.hit(RESET_PER_IP, _client_ip())
-    ratelimit.hit(RESET_PER_EMAIL, email)
     user = db.scalar(select(User).where(User.email == email, User.is_active.is_(True)))
     if user is not None:
         _send_reset_mail(user)
@@ -389,6 +428,17 @@ def _invitation_page(
     )
 
 
+def _invitation_invalid(message: str) -> tuple[str, int]:
+    page = render_template(
+        "admin/auth/link_invalid.html",
+        heading="This invitation cannot be used",
+        message=message,
+        again_url=None,
+        again_label="",
+    )
+    return page, 400
+
+
 @bp.route("/invite/<token>", methods=["GET", "POST"])
 def accept_invitation(token: str) -> Response | str | tuple[str, int]:
     """Join an organization from a mailed link: signed in as the invited address, or as a new account.
@@ -399,22 +449,10 @@ def accept_invitation(token: str) -> Response | str | tuple[str, int]:
     try:
         invitation = team.invitation_from_token(db, token)
     except DomainError as error:
-        return render_template(
-            "admin/auth/link_invalid.html",
-            heading="This invitation cannot be used",
-            message=error.message,
-            again_url=None,
-            again_label="",
-        ), 400
+        return _invitation_invalid(error.message)
     tenant = db.get(Tenant, invitation.tenant_id)
     if tenant is None or not tenant.is_active:
-        return render_template(
-            "admin/auth/link_invalid.html",
-            heading="This invitation cannot be used",
-            message="The organization of this invitation no longer exists.",
-            again_url=None,
-            again_label="",
-        ), 400
+        return _invitation_invalid("The organization of this invitation no longer exists.")
     signed_in = current_user.is_authenticated
     has_account = bool(db.scalar(select(select(User.id).where(User.email == invitation.email).exists())))
     if not signed_in and has_account:
@@ -429,7 +467,12 @@ def accept_invitation(token: str) -> Response | str | tuple[str, int]:
             raise ValidationError("The two passwords are not the same.", field="confirm_password")
         # The membership and its audit event are the organization's rows.
         rebind_request_session(invitation.tenant_id)
-        invitation = db.get(Invitation, invitation_id) or invitation
+        # Read again through the new session: the one the link was read with is closed, and the
+        # invitation may have gone in between.
+        reloaded = db.get(Invitation, invitation_id)
+        if reloaded is None:
+            raise NotFound("This invitation is no longer valid. Ask the organization for a new one.")
+        invitation = reloaded
         membership = team.accept_invitation(
             db,
             invitation,
@@ -441,6 +484,9 @@ def accept_invitation(token: str) -> Response | str | tuple[str, int]:
     except PermissionDenied:
         db.rollback()
         raise
+    except NotFound as error:
+        db.rollback()
+        return _invitation_invalid(error.message)
     except DomainError as error:
         db.rollback()
         return _invitation_page(invitation, tenant, errors_of(error), has_account=has_account)

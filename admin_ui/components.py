@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from admin_ui.forms import errors_of, flag, text
+from admin_ui.forms import errors_of, flag, safe_path, text
 from admin_ui.tenant import requires
 from status_platform.db.session import db
 from status_platform.errors import DomainError, ValidationError
@@ -228,7 +228,4 @@ def _offset() -> int:
 
 
 def _back(default: str) -> str:
-    # Only a path of this site: never an open redirect.
-    target = text("next")
-    safe = target.startswith("/") and not target.startswith("//") and "\\" not in target
-    return target if safe else default
+    return safe_path(text("next")) or default

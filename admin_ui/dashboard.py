@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, current_app, g, redirect, render_template, url_for
+from flask import Blueprint, abort, current_app, g, redirect, render_template, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -21,17 +21,17 @@ bp = Blueprint("dashboard", __name__)
 page_bp = Blueprint("dashboard", __name__)
 
 
-def page_url(page: Page) -> str:
-    """The public address of `page`: its verified custom domain, else its subdomain."""
+def page_url(route: PageRoute | None) -> str:
+    """The public address of a page: its verified custom domain, else its subdomain."""
+    if route is None:
+        abort(404)
     settings = current_app.config["SETTINGS"]
-    route = db.get(PageRoute, page.id)
-    assert route is not None
     return str(settings.page_url(route.slug, route.custom_domain if route.has_verified_domain else None))
 
 
-def page_view(page: Page) -> dict[str, Any] | None:
+def page_view(page: Page, route: PageRoute | None) -> dict[str, Any] | None:
     """What the page's public side shows now, built fresh (staff never read the public cache)."""
-    url = page_url(page)
+    url = page_url(route)
     snapshot = build_snapshot(db, page.id, page_url=url)
     if snapshot is None:
         return None
@@ -53,13 +53,17 @@ def index() -> Response | str:
     pages = list(db.scalars(select(Page).order_by(Page.created_at, Page.name)))
     if len(pages) == 1:
         return redirect(url_for("tenant.page.dashboard.show", page_id=pages[0].id))
-    views = [view for view in (page_view(page) for page in pages) if view is not None]
+    routes = {
+        route.page_id: route
+        for route in db.scalars(select(PageRoute).where(PageRoute.page_id.in_([p.id for p in pages])))
+    }
+    views = [view for view in (page_view(page, routes.get(page.id)) for page in pages) if view is not None]
     return render_template("admin/overview.html", views=views)
 
 
 @page_bp.get("/")
 def show() -> str:
-    view = page_view(g.page)
+    view = page_view(g.page, db.get(PageRoute, g.page.id))
     return render_template(
         "admin/dashboard.html",
         view=view,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from admin_ui.forms import errors_of, text
+from admin_ui.forms import errors_of, page_number, text
 from admin_ui.tenant import requires
 from status_platform.db.session import db
 from status_platform.errors import DomainError
@@ -28,8 +30,7 @@ def _type(type_id: str) -> IncidentType:
 
 def _index(errors: dict[str, str] | None = None, failed: str | None = None) -> str:
     search = request.args.get("q", "").strip()
-    raw = request.args.get("p", "1")
-    number = int(raw) if raw.isdigit() and int(raw) > 0 else 1
+    number = page_number()
     types, has_more = queries.search_incident_types(db, text=search, number=number)
     ordered = services.ordered_incident_types(db)
     return render_template(
@@ -92,21 +93,26 @@ def move(type_id: str) -> Response:
     return redirect(url_for(".index"))
 
 
+def _switch(type_id: str, write: Callable[..., bool], message: str) -> Response:
+    """Apply the service `write` to the type; flash `message` with its {name} when it changed anything."""
+    incident_type = _type(type_id)
+    if write(db, incident_type, actor=g.actor):
+        flash(message.format(name=incident_type.name))
+    db.commit()
+    return redirect(url_for(".index"))
+
+
 @bp.post("/<type_id>/retire")
 @requires(PAGE_ADMINS)
 def retire(type_id: str) -> Response:
-    incident_type = _type(type_id)
-    if services.retire_incident_type(db, incident_type, actor=g.actor):
-        flash(f"Retired the incident type {incident_type.name}: new incidents no longer offer it.")
-    db.commit()
-    return redirect(url_for(".index"))
+    return _switch(
+        type_id,
+        services.retire_incident_type,
+        "Retired the incident type {name}: new incidents no longer offer it.",
+    )
 
 
 @bp.post("/<type_id>/restore")
 @requires(PAGE_ADMINS)
 def restore(type_id: str) -> Response:
-    incident_type = _type(type_id)
-    if services.restore_incident_type(db, incident_type, actor=g.actor):
-        flash(f"Restored the incident type {incident_type.name}.")
-    db.commit()
-    return redirect(url_for(".index"))
+    return _switch(type_id, services.restore_incident_type, "Restored the incident type {name}.")

@@ -8,7 +8,7 @@ from flask import Blueprint, abort, flash, g, redirect, render_template, request
 from werkzeug.wrappers import Response
 
 from admin_ui.formatting import input_datetime
-from admin_ui.forms import component_changes, errors_of, flag, text
+from admin_ui.forms import component_changes, errors_of, flag, page_number, text
 from admin_ui.tenant import requires
 from status_platform.db.session import db
 from status_platform.errors import DomainError
@@ -57,6 +57,12 @@ def _update(incident: Incident, update_id: str) -> IncidentUpdate:
     return update
 
 
+def _timeline_entry(incident_id: str, update_id: str) -> tuple[Incident, IncidentUpdate]:
+    """An update of this page's incident or maintenance window, with that incident."""
+    incident = _incident(incident_id, any_kind=True)
+    return incident, _update(incident, update_id)
+
+
 def _template(template_id: str) -> Template | None:
     """The page's incident template named by ?template=, None when none is asked for."""
     if not template_id:
@@ -98,15 +104,10 @@ def _timeline_url(incident: Incident) -> str:
     return url_for(".show", incident_id=incident.id)
 
 
-def _page_number() -> int:
-    raw = request.args.get("p", "1")
-    return int(raw) if raw.isdigit() and int(raw) > 0 else 1
-
-
 @bp.get("/")
 def index() -> str:
     search = request.args.get("q", "").strip()
-    number = _page_number()
+    number = page_number()
     listing = queries.incident_list(db, g.page.id, text=search, number=number)
     return render_template(
         "admin/incidents/index.html", listing=listing, search=search, number=number, args=request.args
@@ -171,7 +172,7 @@ def create() -> Response | str:
 
 
 def _show(incident: Incident, errors: dict[str, str] | None = None, template: Template | None = None) -> str:
-    updates = list(incident.updates)
+    updates = queries.timeline(db, incident)
     if request.method == "POST":
         values: Any = request.form
         statuses = _posted_statuses()
@@ -309,15 +310,13 @@ def _update_form(incident: Incident, update: IncidentUpdate, errors: dict[str, s
 
 @bp.get("/<incident_id>/updates/<update_id>/edit")
 def edit_update(incident_id: str, update_id: str) -> str:
-    incident = _incident(incident_id, any_kind=True)
-    return _update_form(incident, _update(incident, update_id))
+    return _update_form(*_timeline_entry(incident_id, update_id))
 
 
 @bp.post("/<incident_id>/updates/<update_id>")
 @requires(STATUS_WRITERS)
 def save_update(incident_id: str, update_id: str) -> Response | str:
-    incident = _incident(incident_id, any_kind=True)
-    update = _update(incident, update_id)
+    incident, update = _timeline_entry(incident_id, update_id)
     zone = g.page.time_zone
     raw = text("display_at")
     try:
@@ -329,8 +328,7 @@ def save_update(incident_id: str, update_id: str) -> Response | str:
         services.edit_update(db, update, body=text("body"), display_at=display_at, actor=g.actor)
     except DomainError as error:
         db.rollback()
-        incident = _incident(incident_id, any_kind=True)
-        return _update_form(incident, _update(incident, update_id), errors_of(error))
+        return _update_form(*_timeline_entry(incident_id, update_id), errors_of(error))
     db.commit()
     flash(f"Saved the {update.status.label} update of {incident.name}.")
     return redirect(_timeline_url(incident))
@@ -339,15 +337,13 @@ def save_update(incident_id: str, update_id: str) -> Response | str:
 @bp.post("/<incident_id>/updates/<update_id>/delete")
 @requires(STATUS_WRITERS)
 def delete_update(incident_id: str, update_id: str) -> Response | str:
-    incident = _incident(incident_id, any_kind=True)
-    update = _update(incident, update_id)
+    incident, update = _timeline_entry(incident_id, update_id)
     label = update.status.label
     try:
         services.delete_update(db, update, actor=g.actor)
     except DomainError as error:
         db.rollback()
-        incident = _incident(incident_id, any_kind=True)
-        return _update_form(incident, _update(incident, update_id), errors_of(error))
+        return _update_form(*_timeline_entry(incident_id, update_id), errors_of(error))
     db.commit()
     flash(f"Deleted the {label} update of {incident.name}; it is now {incident.status.label}.")
     return redirect(_timeline_url(incident))

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from admin_ui.formatting import input_datetime
-from admin_ui.forms import errors_of, flag, text
+from admin_ui.forms import errors_of, flag, page_number, text
 from admin_ui.tenant import requires
 from status_platform.db.session import db
 from status_platform.errors import DomainError, ValidationError
@@ -19,8 +19,13 @@ from status_platform.text import render_markdown
 from status_platform.validation import clean_local_datetime
 from tenants.components.services import top_level_items
 from tenants.incidents.models import Incident, IncidentKind, IncidentStatus, Template
-from tenants.maintenance import services
-from tenants.maintenance.schemas import clean_local_window, clean_maintenance_status, next_statuses
+from tenants.maintenance import queries, services
+from tenants.maintenance.schemas import (
+    check_window,
+    clean_local_window,
+    clean_maintenance_status,
+    next_statuses,
+)
 
 bp = Blueprint("maintenance", __name__, url_prefix="/maintenance")
 
@@ -54,20 +59,25 @@ def _component_ids() -> list[str]:
     return [value for value in request.form.getlist("components") if value]
 
 
-def _utc_hint(raw: str, zone: str) -> str:
+def _typed_time(raw: str, stored: datetime | None, zone: str, *, field: str, label: str) -> datetime:
+    """The moment a time field names: the stored one while the field still shows it, else as typed.
+
+    The form shows the stored time in the page's zone to the minute. Comparing that text, not a
+    parse of it, keeps an untouched window where it is: with its seconds, and in the hour the
+    autumn clock change repeats, which a parse reads as the first of the two.
+    """
+    if stored is not None and raw.strip() == input_datetime(stored, zone):
+        return stored
+    return clean_local_datetime(raw, zone, field=field, label=label)
+
+
+def _utc_hint(raw: str, zone: str, stored: datetime | None = None) -> str:
     """'= Jan 12, 2027 14:00 UTC' beside a typed local time, or nothing while it does not parse."""
     try:
-        moment = clean_local_datetime(raw, zone, field="hint", label="Time")
+        moment = _typed_time(raw, stored, zone, field="hint", label="Time")
     except ValidationError:
         return ""
     return "= " + moment.astimezone(UTC).strftime("%b %-d, %Y %H:%M UTC")
-
-
-def _kept_minute(typed: datetime, stored: datetime | None) -> datetime:
-    # The form shows minutes only: an untouched field must not move the window by its seconds.
-    if stored is not None and typed == stored.replace(second=0, microsecond=0):
-        return stored
-    return typed
 
 
 def _render_form(
@@ -82,7 +92,10 @@ def _render_form(
         zone=zone,
         layout=top_level_items(db, g.page.id),
         templates=_maintenance_templates() if window is None else [],
-        hints={name: _utc_hint(values.get(name, ""), zone) for name in ("scheduled_for", "scheduled_until")},
+        hints={
+            name: _utc_hint(values.get(name, ""), zone, getattr(window, name) if window else None)
+            for name in ("scheduled_for", "scheduled_until")
+        },
         reschedulable=window is None or _reschedulable(window),
     )
 
@@ -98,7 +111,7 @@ def _maintenance_templates() -> list[Template]:
 
 
 def _reschedulable(window: Incident) -> bool:
-    return window.cancelled_at is None and window.status in (IncidentStatus.SCHEDULED, *services.ACTIVE)
+    return window.cancelled_at is None and window.status in (IncidentStatus.SCHEDULED, *queries.ACTIVE)
 
 
 def _posted_values(names: tuple[str, ...], defaults: dict[str, Any]) -> dict[str, Any]:
@@ -133,14 +146,13 @@ def _window_values(window: Incident) -> dict[str, Any]:
 @bp.get("/")
 def index() -> str:
     search = request.args.get("q", "").strip()
-    number = request.args.get("p", "1")
-    number_int = int(number) if number.isdigit() and int(number) > 0 else 1
-    windows = services.list_windows(db, g.page.id, search=search, page=number_int)
+    number = page_number()
+    windows = queries.list_windows(db, g.page.id, search=search, page=number)
     return render_template(
         "admin/maintenance/index.html",
         windows=windows,
         search=search,
-        number=number_int,
+        number=number,
         zone=g.page.time_zone,
     )
 
@@ -267,15 +279,20 @@ def update(incident_id: str) -> Response | str:
     try:
         moved = False
         if _reschedulable(window):
-            starts, ends = clean_local_window(
-                values["scheduled_for"], values["scheduled_until"], g.page.time_zone
+            zone = g.page.time_zone
+            starts = _typed_time(
+                values["scheduled_for"], window.scheduled_for, zone, field="scheduled_for", label="Start"
             )
+            ends = _typed_time(
+                values["scheduled_until"], window.scheduled_until, zone, field="scheduled_until", label="End"
+            )
+            check_window(starts, ends)
             moved = services.reschedule_window(
                 db,
                 window,
                 actor=g.actor,
-                scheduled_for=_kept_minute(starts, window.scheduled_for),
-                scheduled_until=_kept_minute(ends, window.scheduled_until),
+                scheduled_for=starts,
+                scheduled_until=ends,
                 deliver_notifications=values["notify_reschedule"],
             )
         services.update_window(

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from admin_ui.forms import component_changes, errors_of, flag, text
+from admin_ui.forms import component_changes, errors_of, flag, page_number, text
 from admin_ui.tenant import requires
 from status_platform.db.session import db
 from status_platform.errors import DomainError
@@ -36,8 +36,7 @@ def _template(template_id: str) -> Template:
 @bp.get("/")
 def index() -> str:
     search = request.args.get("q", "").strip()
-    raw = request.args.get("p", "1")
-    number = int(raw) if raw.isdigit() and int(raw) > 0 else 1
+    number = page_number()
     templates, has_more = queries.templates_of(db, g.page.id, text=search, number=number)
     return render_template(
         "admin/templates/index.html",

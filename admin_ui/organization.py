@@ -14,6 +14,7 @@ from status_platform.identity.models import User
 from status_platform.tenancy.models import Membership, Role
 from tenants.organizations.services import delete_organization, rename_organization
 from tenants.pages.models import Page
+from tenants.team import queries as team_queries
 from tenants.team import services as team
 
 bp = Blueprint("organization", __name__, url_prefix="/settings")
@@ -32,7 +33,7 @@ def _edit(errors: dict[str, str] | None = None) -> str:
     return render_template(
         "admin/organization/edit.html",
         plan=g.tenant.plan,
-        seats=team.seats_used(db, g.tenant.id),
+        seats=team_queries.seats_used(db, g.tenant.id),
         page_count=db.scalar(select(func.count(Page.id))) or 0,
         candidates=candidates,
         values=request.form if request.method == "POST" else {},

@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
 from admin_ui.forms import errors_of, flag, text
@@ -16,7 +17,7 @@ from status_platform.identity.permissions import PAGE_ADMINS
 from status_platform.tenancy.models import PageRoute, Tenant
 from tenants.pages import domains, services
 from tenants.pages.models import Page, PageVisibility
-from tenants.pages.schemas import BOOLEAN_SETTINGS, LIGHT_THEME
+from tenants.pages.schemas import BOOLEAN_SETTINGS, LIGHT_THEME, clean_custom_domain
 
 bp = Blueprint("settings", __name__, url_prefix="/settings")
 
@@ -92,10 +93,15 @@ def update() -> Response | str:
         fields[name] = flag(name, getattr(page, name))
     try:
         changed = services.update_page_settings(db, page, actor=g.actor, **fields)
+        db.commit()
     except DomainError as error:
         db.rollback()
         return _settings_form(errors_of(error), with_values=True)
-    db.commit()
+    except IntegrityError:
+        # Another page took the address between the service's check and the write.
+        db.rollback()
+        slug = text("slug").strip().lower()
+        return _settings_form(errors_of(services.slug_taken(slug)), with_values=True)
     if not changed:
         flash("Nothing to save: the settings were already as shown.")
     elif "slug" in changed:
@@ -155,6 +161,7 @@ def _domain_form(errors: dict[str, str] | None = None, *, with_values: bool = Fa
         page=g.page,
         route=route,
         records=domains.records_for(route, settings),
+        claim_days=domains.CLAIM_CHECK_DAYS,
         plan=tenant.plan if tenant is not None else None,
         public_url=_public_url(route),
         subdomain_url=settings.page_url(route.slug),
@@ -171,14 +178,20 @@ def domain() -> str:
 @bp.post("/domain")
 @requires(PAGE_ADMINS)
 def set_domain() -> Response | str:
+    settings = current_app.config["SETTINGS"]
     try:
-        route = domains.set_custom_domain(
-            db, g.page, text("domain"), actor=g.actor, settings=current_app.config["SETTINGS"]
-        )
+        route = domains.set_custom_domain(db, g.page, text("domain"), actor=g.actor, settings=settings)
+        db.commit()
     except DomainError as error:
         db.rollback()
         return _domain_form(errors_of(error), with_values=True)
-    db.commit()
+    except IntegrityError:
+        # Another page took the domain between the service's check and the write.
+        db.rollback()
+        host = clean_custom_domain(
+            text("domain"), pages_domain=settings.PAGES_DOMAIN, platform_host=settings.PLATFORM_HOST
+        )
+        return _domain_form(errors_of(domains.domain_taken(host)), with_values=True)
     if route.has_verified_domain:
         flash(f"{route.custom_domain} is already this page's verified domain.")
     else:
@@ -200,6 +213,11 @@ def verify_domain() -> Response | str:
     route = _route()
     if verified:
         flash(f"Verified {route.custom_domain}: the page now answers at {_public_url(route)}.")
+    elif route.has_verified_domain:
+        flash(
+            f"Could not check {route.custom_domain} just now; it stays verified and the page still "
+            "answers there. The reason is below."
+        )
     else:
         flash(f"{route.custom_domain} is not verified yet; the reason is below.", "error")
     return redirect(url_for(".domain"))

@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
-from admin_ui.forms import errors_of, text
+from admin_ui.forms import errors_of, page_number, text
 from admin_ui.tenant import requires
 from status_platform.db.session import db
 from status_platform.errors import DomainError
 from status_platform.identity.permissions import TEAM_ADMINS
 from status_platform.tenancy.models import Invitation, Membership, Role
 from status_platform.timeutil import utcnow
-from tenants.team import services
+from tenants.team import queries, services
 from tenants.team.schemas import ROLE_LABELS
 
 bp = Blueprint("team", __name__, url_prefix="/team")
@@ -33,11 +35,6 @@ def _invitation(invitation_id: str) -> Invitation:
     return invitation
 
 
-def _number(name: str) -> int:
-    raw = request.args.get(name, "1")
-    return int(raw) if raw.isdigit() and int(raw) > 0 else 1
-
-
 def _role_options() -> list[tuple[str, str]]:
     roles = [Role.VIEWER, Role.EDITOR, Role.ADMIN]
     if g.membership.role is Role.OWNER:
@@ -47,9 +44,9 @@ def _role_options() -> list[tuple[str, str]]:
 
 def _index(errors: dict[str, str] | None = None, values: dict[str, str] | None = None) -> str:
     search = request.args.get("q", "").strip()
-    members_page, invitations_page = _number("p"), _number("ip")
-    members, more_members = services.list_members(db, g.tenant.id, search=search, page=members_page)
-    invitations, more_invitations = services.list_invitations(
+    members_page, invitations_page = page_number("p"), page_number("ip")
+    members, more_members = queries.list_members(db, g.tenant.id, search=search, page=members_page)
+    invitations, more_invitations = queries.list_invitations(
         db, g.tenant.id, search=search, page=invitations_page
     )
     return render_template(
@@ -61,7 +58,7 @@ def _index(errors: dict[str, str] | None = None, values: dict[str, str] | None =
         more_invitations=more_invitations,
         invitations_page=invitations_page,
         search=search,
-        seats=services.seats_used(db, g.tenant.id),
+        seats=queries.seats_used(db, g.tenant.id),
         plan=g.tenant.plan,
         role_options=_role_options(),
         now=utcnow(),
@@ -129,30 +126,37 @@ def remove(member_id: str) -> Response | str:
     return redirect(url_for(".index"))
 
 
-@bp.post("/invitations/<invitation_id>/revoke")
-@requires(TEAM_ADMINS)
-def revoke_invitation(invitation_id: str) -> Response | str:
+def _on_invitation(invitation_id: str, write: Callable[..., object], message: str) -> Response | str:
+    """Apply the service `write` to the invitation, then flash `message` with its {email}."""
     invitation = _invitation(invitation_id)
     try:
-        services.revoke_invitation(db, invitation, actor=g.actor)
+        write(db, invitation, actor=g.actor)
     except DomainError as error:
         return _refused(error, f"invitation-{invitation_id}")
     db.commit()
-    flash(f"Withdrew the invitation of {invitation.email}; its link no longer works.")
+    flash(message.format(email=invitation.email))
     return redirect(url_for(".index"))
+
+
+@bp.post("/invitations/<invitation_id>/revoke")
+@requires(TEAM_ADMINS)
+def revoke_invitation(invitation_id: str) -> Response | str:
+    return _on_invitation(
+        invitation_id,
+        services.revoke_invitation,
+        "Withdrew the invitation of {email}; its link no longer works.",
+    )
 
 
 @bp.post("/invitations/<invitation_id>/resend")
 @requires(TEAM_ADMINS)
 def resend_invitation(invitation_id: str) -> Response | str:
-    invitation = _invitation(invitation_id)
-    try:
-        services.resend_invitation(db, invitation, actor=g.actor)
-    except DomainError as error:
-        return _refused(error, f"invitation-{invitation_id}")
-    db.commit()
-    flash(f"Sent the invitation to {invitation.email} again. The new link works for 7 days.")
-    return redirect(url_for(".index"))
+    return _on_invitation(
+        invitation_id,
+        services.resend_invitation,
+        "Sent the invitation to {email} again. The new link works for 7 days; "
+        "the links of earlier emails no longer do.",
+    )
 
 
 @bp.post("/leave")

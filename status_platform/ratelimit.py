@@ -1,7 +1,9 @@
 """Fixed-window attempt counters in Redis, to refuse bursts of sign-in, sign-up and reset attempts.
 
-A window opens at the first attempt counted for a subject and lasts `window_seconds`; once
-`attempts` have been counted in it, `seconds_left` tells how long the subject must wait.
+A window opens at the first attempt counted for a subject and lasts `window_seconds`. An
+attempt is counted before it is judged (`attempt`, or `hit` and a comparison with `attempts`):
+checking first and counting afterwards would let parallel requests all pass the check. A
+success that should not count is given back with `forgive` (or `reset` for the whole window).
 """
 
 from __future__ import annotations
@@ -50,6 +52,17 @@ def hit(limit: Limit, subject: str) -> int:
     return int(count)
 
 
+def attempt(limit: Limit, subject: str) -> int:
+    """Count one attempt of `subject`, then judge it: 0 when it is within the limit, else the wait.
+
+    The wait is the number of seconds until the window closes. Redis being unreachable allows
+    the attempt (see `seconds_left`).
+    """
+    if hit(limit, subject) <= limit.attempts:
+        return 0
+    return seconds_left(limit, subject) or limit.window_seconds
+
+
 def seconds_left(limit: Limit, subject: str) -> int:
     """0 while `subject` may try again, else the seconds until its window closes.
 
@@ -68,6 +81,28 @@ def seconds_left(limit: Limit, subject: str) -> int:
     if count is None or int(count) < limit.attempts:
         return 0
     return int(ttl) if int(ttl) > 0 else limit.window_seconds
+
+
+# Decrements a live counter only: DECR on a missing key would create one without expiry, and a
+# counter below zero would hand out extra attempts.
+_FORGIVE = """
+local count = tonumber(redis.call('GET', KEYS[1]) or '0')
+if count > 0 then
+    return redis.call('DECR', KEYS[1])
+end
+return 0
+"""
+
+
+def forgive(limit: Limit, subject: str) -> None:
+    """Give back one counted attempt of `subject` (never below 0; the window keeps its end)."""
+    key = _key(limit, subject)
+    try:
+        pipe = get_redis().pipeline(transaction=True)
+        pipe.eval(_FORGIVE, 1, key)
+        pipe.execute()
+    except redis.RedisError:
+        log.exception("could not give back an attempt for %s", limit.name)
 
 
 def reset(limit: Limit, subject: str) -> None:

@@ -39,12 +39,28 @@ RESERVED_SLUGS = frozenset(
 )
 
 
-def clean_text(value: object, *, field: str, label: str, max_length: int = 255, required: bool = True) -> str:
+def clean_text(
+    value: object,
+    *,
+    field: str,
+    label: str,
+    max_length: int = 255,
+    required: bool = True,
+    multiline: bool | None = None,
+) -> str:
+    """Stripped text within `max_length`, without control characters.
+
+    A field of at most 255 characters (a name, a title) is one line unless `multiline` says
+    otherwise: such values end up in mail subjects and headers, where a line break is refused.
+    """
     text = "" if value is None else str(value).strip()
     if required and not text:
         raise ValidationError(f"{label} is required.", field=field)
     if len(text) > max_length:
         raise ValidationError(f"{label} must be at most {max_length} characters.", field=field)
+    one_line = not multiline if multiline is not None else max_length <= 255
+    if one_line and ("\n" in text or "\r" in text):
+        raise ValidationError(f"{label} must be on one line.", field=field)
     if any(ord(ch) < 32 and ch not in "\n\r\t" for ch in text):
         raise ValidationError(f"{label} contains control characters.", field=field)
     return text
@@ -112,6 +128,8 @@ def clean_local_datetime(value: object, zone: str, *, field: str, label: str) ->
         ) from None
     if naive.tzinfo is not None:
         raise ValidationError(f"{label} must be a local date and time, without a zone.", field=field)
+    if not 1970 <= naive.year <= 2200:
+        raise ValidationError(f"{label} must be between the years 1970 and 2200.", field=field)
     tz = ZoneInfo(clean_time_zone(zone))
     local = naive.replace(tzinfo=tz)
     # A skipped local time does not survive the round trip through UTC.

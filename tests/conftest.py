@@ -75,6 +75,19 @@ def settings(instance_path: Path) -> Iterator[Settings]:
         stop_embedded_redis(instance_path)
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _quick_password_hashes() -> Iterator[None]:
+    """Real argon2id, at its smallest cost: every organization the tests build hashes a password."""
+    from argon2 import PasswordHasher
+
+    from status_platform.identity import passwords
+
+    production = passwords._hasher
+    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    passwords._hasher = production
+
+
 @pytest.fixture(scope="session")
 def is_postgres(settings: Settings) -> bool:
     return _is_postgres(settings.DATABASE_URL)
@@ -226,22 +239,12 @@ def add_member(org: Organization, role: str) -> tuple[str, str]:
 
     email = f"{role}-{new_id()}@{org.slug}.test"
     with platform_session() as s:
-        user = User(email=email, password_hash=_fast_hash(hash_password))
+        user = User(email=email, password_hash=hash_password(PASSWORD))
         s.add(user)
         s.flush()
         s.add(Membership(tenant_id=org.tenant_id, user_id=user.id, role=Role(role)))
         s.commit()
     return email, PASSWORD
-
-
-_HASHES: dict[str, str] = {}
-
-
-def _fast_hash(hash_password: Callable[[str], str]) -> str:
-    # argon2 is slow on purpose; one hash of the shared test password serves every member.
-    if PASSWORD not in _HASHES:
-        _HASHES[PASSWORD] = hash_password(PASSWORD)
-    return _HASHES[PASSWORD]
 
 
 @pytest.fixture

@@ -7,10 +7,10 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload, selectinload
 
 from status_platform.identity.models import User
-from tenants.components.models import Component, ComponentGroup
+from tenants.components.models import ComponentGroup
 from tenants.components.services import top_level_items
 from tenants.incidents.models import (
     CLOSED_STATUSES,
@@ -46,8 +46,13 @@ def incident_list(
     number: int = 1,
 ) -> IncidentList:
     """The page's incidents of `kind` whose title contains `text`: open first, then page `number`
-    of the closed ones (PAGE_SIZE each)."""
-    query = select(Incident).where(Incident.page_id == page_id, Incident.kind == kind)
+    of the closed ones (PAGE_SIZE each). Their types come with them: the list's statements do not
+    grow with its rows."""
+    query = (
+        select(Incident)
+        .where(Incident.page_id == page_id, Incident.kind == kind)
+        .options(joinedload(Incident.incident_type))
+    )
     if text:
         query = query.where(_title_matches(Incident.name, text))
     closed = Incident.status.in_(CLOSED_STATUSES)
@@ -81,6 +86,19 @@ def component_layout(session: Session, page_id: str) -> list[dict[str, Any]]:
 def affected_statuses(incident: Incident) -> dict[str, str]:
     """The current status of each component the incident affects, by component id."""
     return {link.component_id: link.component.status.value for link in incident.affected}
+
+
+def timeline(session: Session, incident: Incident) -> list[IncidentUpdate]:
+    """The incident's updates newest first, as `incident.updates` orders them, each with the
+    component changes it recorded: two statements however long the timeline."""
+    return list(
+        session.scalars(
+            select(IncidentUpdate)
+            .where(IncidentUpdate.incident_id == incident.id)
+            .order_by(IncidentUpdate.display_at.desc())
+            .options(selectinload(IncidentUpdate.component_changes))
+        )
+    )
 
 
 def author_labels(session: Session, updates: list[IncidentUpdate]) -> dict[str, str]:
@@ -124,9 +142,10 @@ def templates_of(
 ) -> tuple[list[Template], bool]:
     """The page's templates (of `kind` when given) whose name or title contains `text`, by name.
 
-    `number` 0 means all of them; otherwise that page of PAGE_SIZE. Returns them and whether more follow.
+    `number` 0 means all of them; otherwise that page of PAGE_SIZE. Returns them and whether more
+    follow, each with its components loaded (one statement for all of them).
     """
-    query = select(Template).where(Template.page_id == page_id)
+    query = select(Template).where(Template.page_id == page_id).options(selectinload(Template.components))
     if kind is not None:
         query = query.where(Template.kind == kind)
     if text:
@@ -145,11 +164,6 @@ def template_form_values(template: Template) -> tuple[dict[str, str], dict[str, 
         values["status"] = template.update_status.value
     statuses = {link.component_id: link.status.value for link in template.components if link.status}
     return values, statuses, template.should_send_notifications
-
-
-def page_components(session: Session, page_id: str) -> dict[str, Component]:
-    """The page's components by id."""
-    return {c.id: c for c in session.scalars(select(Component).where(Component.page_id == page_id))}
 
 
 def type_usage(session: Session) -> dict[str, int]:

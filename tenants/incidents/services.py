@@ -39,7 +39,6 @@ from tenants.subscribers.models import EventKind
 from tenants.subscribers.outbox import record_notification
 
 MAX_BODY = 25_000
-DEFAULT_INCIDENT_TYPES = (("Minor", "#f1c40f"), ("Major", "#e67e22"))
 
 _IMPACT_OF_STATUS = {
     ComponentStatus.MAJOR_OUTAGE: Impact.CRITICAL,
@@ -52,16 +51,6 @@ def impact_of_statuses(statuses: list[ComponentStatus]) -> Impact:
     """Statuspage's rule: the worst affected status decides (major outage → critical, ...)."""
     worst = max(statuses, key=lambda s: s.severity, default=ComponentStatus.OPERATIONAL)
     return _IMPACT_OF_STATUS.get(worst, Impact.NONE)
-
-
-def create_default_incident_types(session: Session) -> list[IncidentType]:
-    types = [
-        IncidentType(name=name, color=color, position=i)
-        for i, (name, color) in enumerate(DEFAULT_INCIDENT_TYPES, 1)
-    ]
-    session.add_all(types)
-    session.flush()
-    return types
 
 
 def _clean_body(body: str | None) -> str:
@@ -157,6 +146,73 @@ def _recompute_impact(incident: Incident) -> None:
         )
 
 
+def _changed(
+    before: dict[str, object], after: dict[str, object]
+) -> tuple[dict[str, object], dict[str, object]]:
+    keys = [key for key in after if before.get(key) != after[key]]
+    return {key: before.get(key) for key in keys}, {key: after[key] for key in keys}
+
+
+def record_incident_change(
+    session: Session,
+    incident: Incident,
+    actor: Actor,
+    action: str,
+    summary: str,
+    *,
+    before: dict[str, object] | None = None,
+    after: dict[str, object] | None = None,
+    changes_only: bool = False,
+    expire: tuple[str, ...] = (),
+    bump: bool = True,
+) -> None:
+    """Finish a write to `incident` (or a maintenance window): flush it, record `action` in the
+    audit log and, with `bump`, mark its page changed so the public page follows.
+
+    With `changes_only` the event keeps only the keys of `before` and `after` whose values differ.
+    `expire` names relationships the flush leaves stale. Flushes, never commits.
+    """
+    session.flush()
+    if expire:
+        session.expire(incident, list(expire))
+    if changes_only and before is not None and after is not None:
+        before, after = _changed(before, after)
+    record_event(
+        session,
+        actor,
+        action,
+        object_type="incident",
+        object_id=incident.id,
+        page_id=incident.page_id,
+        summary=summary,
+        before=before,
+        after=after,
+    )
+    if bump:
+        bump_version(session, incident.page_id)
+
+
+def record_incident_notification(
+    session: Session,
+    incident: Incident,
+    kind: EventKind,
+    *,
+    update: IncidentUpdate | None = None,
+    payload: dict[str, object] | None = None,
+) -> None:
+    """Tell the subscribers of `incident`'s page and of its affected components, through the outbox
+    (after the commit). Flushes, never commits."""
+    record_notification(
+        session,
+        page_id=incident.page_id,
+        kind=kind,
+        incident_id=incident.id,
+        incident_update_id=update.id if update is not None else None,
+        component_ids=[link.component_id for link in incident.affected],
+        payload=payload,
+    )
+
+
 def open_incident(
     session: Session,
     page: Page,
@@ -217,27 +273,16 @@ def open_incident(
         session, incident, update, components or {}, actor=actor, at=at, apply_live=backfill_at is None
     )
     _recompute_impact(incident)
-    session.flush()
-    record_event(
+    record_incident_change(
         session,
+        incident,
         actor,
         "incident.created",
-        object_type="incident",
-        object_id=incident.id,
-        page_id=page.id,
-        summary=f"Opened incident {name!r}",
+        f"Opened incident {name!r}",
         after={"status": status.value},
     )
     if update.deliver_notifications:
-        record_notification(
-            session,
-            page_id=page.id,
-            kind=EventKind.INCIDENT_CREATED,
-            incident_id=incident.id,
-            incident_update_id=update.id,
-            component_ids=[a.component_id for a in incident.affected],
-        )
-    bump_version(session, page.id)
+        record_incident_notification(session, incident, EventKind.INCIDENT_CREATED, update=update)
     return incident
 
 
@@ -298,28 +343,19 @@ def post_update(
         session, incident, update, changes, actor=actor, at=at, apply_live=not incident.is_backfilled
     )
     _recompute_impact(incident)
-    session.flush()
-    record_event(
+    record_incident_change(
         session,
+        incident,
         actor,
         "incident.updated",
-        object_type="incident",
-        object_id=incident.id,
-        page_id=incident.page_id,
-        summary=f"{incident.name}: {new_status.label}",
+        f"{incident.name}: {new_status.label}",
         before={"status": was_status.value},
         after={"status": new_status.value},
     )
     if deliver_notifications and not incident.is_backfilled:
-        record_notification(
-            session,
-            page_id=incident.page_id,
-            kind=_event_kind(incident, was_status, new_status),
-            incident_id=incident.id,
-            incident_update_id=update.id,
-            component_ids=[a.component_id for a in incident.affected],
+        record_incident_notification(
+            session, incident, _event_kind(incident, was_status, new_status), update=update
         )
-    bump_version(session, incident.page_id)
     return update
 
 
@@ -333,22 +369,6 @@ def _event_kind(incident: Incident, was: IncidentStatus, now: IncidentStatus) ->
     if now != was and now is IncidentStatus.RESOLVED:
         return EventKind.INCIDENT_RESOLVED
     return EventKind.INCIDENT_UPDATED
-
-
-# --- incident types ---------------------------------------------------------------------------
-
-
-def _check_type(session: Session, incident_type_id: str | None, *, keep: str | None = None) -> None:
-    """An incident type of this organization that is offered (not retired), unless it is `keep`."""
-    if incident_type_id is None:
-        return
-    incident_type = session.get(IncidentType, incident_type_id)
-    if incident_type is None:
-        raise ValidationError("Choose one of the organization's incident types.", field="incident_type_id")
-    if incident_type.is_retired and incident_type_id != keep:
-        raise ValidationError(
-            f"The type {incident_type.name} is retired; choose another.", field="incident_type_id"
-        )
 
 
 # --- editing incidents and their timelines ----------------------------------------------------
@@ -368,13 +388,6 @@ def _incident_state(incident: Incident) -> dict[str, object]:
         "impact_override": incident.impact_override.value if incident.impact_override else None,
         "incident_type_id": incident.incident_type_id,
     }
-
-
-def _changed(
-    before: dict[str, object], after: dict[str, object]
-) -> tuple[dict[str, object], dict[str, object]]:
-    keys = [key for key in after if before.get(key) != after[key]]
-    return {key: before.get(key) for key in keys}, {key: after[key] for key in keys}
 
 
 def update_incident(
@@ -406,21 +419,17 @@ def update_incident(
     if after == before:
         return incident
     incident.updated_at = utcnow()
-    session.flush()
-    session.expire(incident, ["incident_type"])
-    old, new = _changed(before, after)
-    record_event(
+    record_incident_change(
         session,
+        incident,
         actor,
         "incident.edited",
-        object_type="incident",
-        object_id=incident.id,
-        page_id=incident.page_id,
-        summary=f"Edited incident {incident.name!r}",
-        before=old,
-        after=new,
+        f"Edited incident {incident.name!r}",
+        before=before,
+        after=after,
+        changes_only=True,
+        expire=("incident_type",),
     )
-    bump_version(session, incident.page_id)
     return incident
 
 
@@ -493,21 +502,17 @@ def edit_update(
     if update.status.is_closed and incident.resolved_at == old_at:
         incident.resolved_at = at
     incident.updated_at = utcnow()
-    session.flush()
-    session.expire(incident, ["updates"])
-    old, new = _changed(before, after)
-    record_event(
+    record_incident_change(
         session,
+        incident,
         actor,
         "incident_update.edited",
-        object_type="incident",
-        object_id=incident.id,
-        page_id=incident.page_id,
-        summary=f"{incident.name}: edited the {update.status.label} update",
-        before=old,
-        after=new,
+        f"{incident.name}: edited the {update.status.label} update",
+        before=before,
+        after=after,
+        changes_only=True,
+        expire=("updates",),
     )
-    bump_version(session, incident.page_id)
     return update
 
 
@@ -541,19 +546,15 @@ def delete_update(session: Session, update: IncidentUpdate, *, actor: Actor) -> 
     incident.resolved_at = _resolution_time(remaining)
     incident.updated_at = utcnow()
     _recompute_impact(incident)
-    session.flush()
-    record_event(
+    record_incident_change(
         session,
+        incident,
         actor,
         "incident_update.deleted",
-        object_type="incident",
-        object_id=incident.id,
-        page_id=incident.page_id,
-        summary=f"{incident.name}: deleted the {update.status.label} update",
+        f"{incident.name}: deleted the {update.status.label} update",
         before=before,
         after={"status": incident.status.value},
     )
-    bump_version(session, incident.page_id)
     return incident
 
 
@@ -623,21 +624,17 @@ def save_postmortem(session: Session, incident: Incident, *, actor: Actor, body:
     before = _clip(incident.postmortem_body)
     incident.postmortem_body = body
     incident.postmortem_body_updated_at = utcnow()
-    session.flush()
-    record_event(
+    published = incident.postmortem_published_at is not None
+    record_incident_change(
         session,
+        incident,
         actor,
         "incident.postmortem_saved",
-        object_type="incident",
-        object_id=incident.id,
-        page_id=incident.page_id,
-        summary=f"{incident.name}: saved the postmortem"
-        + (" (published)" if incident.postmortem_published_at else " (draft)"),
+        f"{incident.name}: saved the postmortem" + (" (published)" if published else " (draft)"),
         before={"postmortem_body": before},
         after={"postmortem_body": _clip(body)},
+        bump=published,  # a draft is not on the public page
     )
-    if incident.postmortem_published_at is not None:
-        bump_version(session, incident.page_id)
     return incident
 
 
@@ -666,27 +663,17 @@ def publish_postmortem(
     tell = notify and not incident.postmortem_notified_subscribers
     if tell:
         incident.postmortem_notified_subscribers = True
-    session.flush()
-    record_event(
+    record_incident_change(
         session,
+        incident,
         actor,
         "incident.postmortem_published",
-        object_type="incident",
-        object_id=incident.id,
-        page_id=incident.page_id,
-        summary=f"{incident.name}: published the postmortem" + (" and told subscribers" if tell else ""),
+        f"{incident.name}: published the postmortem" + (" and told subscribers" if tell else ""),
         before={"postmortem_published_at": None},
         after={"postmortem_published_at": _iso(incident.postmortem_published_at), "notified": tell},
     )
     if tell:
-        record_notification(
-            session,
-            page_id=incident.page_id,
-            kind=EventKind.POSTMORTEM_PUBLISHED,
-            incident_id=incident.id,
-            component_ids=[a.component_id for a in incident.affected],
-        )
-    bump_version(session, incident.page_id)
+        record_incident_notification(session, incident, EventKind.POSTMORTEM_PUBLISHED)
     return incident
 
 
@@ -700,19 +687,15 @@ def unpublish_postmortem(session: Session, incident: Incident, *, actor: Actor) 
         return False
     before = _iso(incident.postmortem_published_at)
     incident.postmortem_published_at = None
-    session.flush()
-    record_event(
+    record_incident_change(
         session,
+        incident,
         actor,
         "incident.postmortem_unpublished",
-        object_type="incident",
-        object_id=incident.id,
-        page_id=incident.page_id,
-        summary=f"{incident.name}: unpublished the postmortem",
+        f"{incident.name}: unpublished the postmortem",
         before={"postmortem_published_at": before},
         after={"postmortem_published_at": None},
     )
-    bump_version(session, incident.page_id)
     return True
 
 
@@ -769,20 +752,46 @@ def backfill_incident(
         deliver_notifications=False,
         display_at=ends,
     )
-    record_event(
+    record_incident_change(
         session,
+        incident,
         actor,
         "incident.backfilled",
-        object_type="incident",
-        object_id=incident.id,
-        page_id=page.id,
-        summary=f"Backfilled incident {incident.name!r}",
+        f"Backfilled incident {incident.name!r}",
         after={"started_at": _iso(starts), "resolved_at": _iso(ends)},
+        bump=False,  # the updates above have bumped it
     )
     return incident
 
 
 # --- incident types (organization-wide) -------------------------------------------------------
+
+
+DEFAULT_INCIDENT_TYPES = (("Minor", "#f1c40f"), ("Major", "#e67e22"))
+
+
+def create_default_incident_types(session: Session) -> list[IncidentType]:
+    """The types a new organization starts with (Minor, Major). Flushes, never commits."""
+    types = [
+        IncidentType(name=name, color=color, position=i)
+        for i, (name, color) in enumerate(DEFAULT_INCIDENT_TYPES, 1)
+    ]
+    session.add_all(types)
+    session.flush()
+    return types
+
+
+def _check_type(session: Session, incident_type_id: str | None, *, keep: str | None = None) -> None:
+    """An incident type of this organization that is offered (not retired), unless it is `keep`."""
+    if incident_type_id is None:
+        return
+    incident_type = session.get(IncidentType, incident_type_id)
+    if incident_type is None:
+        raise ValidationError("Choose one of the organization's incident types.", field="incident_type_id")
+    if incident_type.is_retired and incident_type_id != keep:
+        raise ValidationError(
+            f"The type {incident_type.name} is retired; choose another.", field="incident_type_id"
+        )
 
 
 def _type_state(incident_type: IncidentType) -> dict[str, object]:

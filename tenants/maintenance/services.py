@@ -7,12 +7,9 @@ follows; subscribers are told through the outbox when the write's notify flag sa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from status_platform.errors import ValidationError
@@ -20,7 +17,6 @@ from status_platform.identity.actor import Actor
 from status_platform.identity.permissions import STATUS_WRITERS, require_role
 from status_platform.timeutil import ensure_utc, utcnow
 from status_platform.validation import clean_text
-from tenants.audit.services import record_event
 from tenants.components.models import ComponentStatus
 from tenants.components.services import set_component_status
 from tenants.incidents.models import (
@@ -31,18 +27,21 @@ from tenants.incidents.models import (
     IncidentStatus,
     IncidentUpdate,
 )
-from tenants.incidents.services import MAX_BODY, load_components, post_update
+from tenants.incidents.services import (
+    MAX_BODY,
+    load_components,
+    post_update,
+    record_incident_change,
+    record_incident_notification,
+)
+from tenants.maintenance.queries import ACTIVE
 from tenants.maintenance.schemas import check_transition, check_window
 from tenants.pages.models import Page
-from tenants.pages.services import bump_version
 from tenants.subscribers.models import EventKind
-from tenants.subscribers.outbox import record_notification
 
 STARTED_BODY = "Scheduled maintenance is currently in progress. We will provide updates as necessary."
 COMPLETED_BODY = "The scheduled maintenance has been completed."
 CANCELLED_BODY = "This scheduled maintenance has been cancelled."
-ACTIVE = (IncidentStatus.IN_PROGRESS, IncidentStatus.VERIFYING)
-PAST_PER_PAGE = 50
 
 
 def _clean_name(name: str) -> str:
@@ -113,27 +112,16 @@ def schedule_window(
         author_user_id=actor.user_id,
     )
     window.updates.append(update)
-    session.flush()
-    record_event(
+    record_incident_change(
         session,
+        window,
         actor,
         "maintenance.scheduled",
-        object_type="incident",
-        object_id=window.id,
-        page_id=page.id,
-        summary=f"Scheduled maintenance {name!r}",
+        f"Scheduled maintenance {name!r}",
         after={**_window_state(window), **_times(window)},
     )
     if deliver_notifications:
-        record_notification(
-            session,
-            page_id=page.id,
-            kind=EventKind.MAINTENANCE_SCHEDULED,
-            incident_id=window.id,
-            incident_update_id=update.id,
-            component_ids=[c.id for c in components],
-        )
-    bump_version(session, page.id)
+        record_incident_notification(session, window, EventKind.MAINTENANCE_SCHEDULED, update=update)
     return window
 
 
@@ -157,15 +145,14 @@ def start_window(
     components = {}
     if window.auto_transition_to_maintenance_state:
         components = {link.component_id: ComponentStatus.UNDER_MAINTENANCE for link in window.affected}
-    notify = window.auto_transition_deliver_notifications_at_start
-    return post_update(
+    return _transition(
         session,
         window,
+        IncidentStatus.IN_PROGRESS,
         actor=actor,
-        status=IncidentStatus.IN_PROGRESS,
-        body=body or STARTED_BODY,
+        body=body,
+        deliver_notifications=deliver_notifications,
         components=components,
-        deliver_notifications=notify if deliver_notifications is None else deliver_notifications,
     )
 
 
@@ -186,15 +173,46 @@ def complete_window(
     require_role(actor, STATUS_WRITERS, "complete maintenance")
     if window.status not in ACTIVE:
         raise ValidationError("Only a window in progress can be completed.", field="status")
-    notify = window.auto_transition_deliver_notifications_at_end
+    return _transition(
+        session,
+        window,
+        IncidentStatus.COMPLETED,
+        actor=actor,
+        body=body,
+        deliver_notifications=deliver_notifications,
+        restore_components=window.auto_transition_to_operational_state,
+    )
+
+
+def _transition(
+    session: Session,
+    window: Incident,
+    status: IncidentStatus,
+    *,
+    actor: Actor,
+    body: str,
+    deliver_notifications: bool | None,
+    components: dict[str, ComponentStatus] | None = None,
+    restore_components: bool = True,
+) -> IncidentUpdate:
+    """Post the update that starts (In progress) or completes `window`, with the default message of
+    that moment; `deliver_notifications` None takes the window's own setting for it."""
+    starting = status is IncidentStatus.IN_PROGRESS
+    if deliver_notifications is None:
+        deliver_notifications = (
+            window.auto_transition_deliver_notifications_at_start
+            if starting
+            else window.auto_transition_deliver_notifications_at_end
+        )
     return post_update(
         session,
         window,
         actor=actor,
-        status=IncidentStatus.COMPLETED,
-        body=body or COMPLETED_BODY,
-        restore_components=window.auto_transition_to_operational_state,
-        deliver_notifications=notify if deliver_notifications is None else deliver_notifications,
+        status=status,
+        body=body or (STARTED_BODY if starting else COMPLETED_BODY),
+        components=components,
+        restore_components=restore_components,
+        deliver_notifications=deliver_notifications,
     )
 
 
@@ -275,29 +293,20 @@ def reschedule_window(
         window.scheduled_reminded_at = None
     window.scheduled_for, window.scheduled_until = starts, ends
     window.updated_at = now
-    session.flush()
     after = _times(window)
-    record_event(
+    record_incident_change(
         session,
+        window,
         actor,
         "maintenance.rescheduled",
-        object_type="incident",
-        object_id=window.id,
-        page_id=window.page_id,
-        summary=f"Rescheduled maintenance {window.name!r}",
+        f"Rescheduled maintenance {window.name!r}",
         before=before,
         after=after,
     )
     if deliver_notifications:
-        record_notification(
-            session,
-            page_id=window.page_id,
-            kind=EventKind.MAINTENANCE_RESCHEDULED,
-            incident_id=window.id,
-            component_ids=[link.component_id for link in window.affected],
-            payload={"before": before, "after": after},
+        record_incident_notification(
+            session, window, EventKind.MAINTENANCE_RESCHEDULED, payload={"before": before, "after": after}
         )
-    bump_version(session, window.page_id)
     return True
 
 
@@ -345,19 +354,16 @@ def update_window(
     if after == before:
         return False
     window.updated_at = utcnow()
-    session.flush()
-    record_event(
+    record_incident_change(
         session,
+        window,
         actor,
         "maintenance.updated",
-        object_type="incident",
-        object_id=window.id,
-        page_id=window.page_id,
-        summary=f"Edited maintenance {window.name!r}",
-        before={k: v for k, v in before.items() if after[k] != v},
-        after={k: v for k, v in after.items() if before[k] != v},
+        f"Edited maintenance {window.name!r}",
+        before=before,
+        after=after,
+        changes_only=True,
     )
-    bump_version(session, window.page_id)
     return True
 
 
@@ -435,28 +441,17 @@ def cancel_window(
         author_user_id=actor.user_id,
     )
     window.updates.insert(0, update)  # newest first, as the relationship loads them
-    session.flush()
-    record_event(
+    record_incident_change(
         session,
+        window,
         actor,
         "maintenance.cancelled",
-        object_type="incident",
-        object_id=window.id,
-        page_id=window.page_id,
-        summary=f"Cancelled maintenance {window.name!r}",
+        f"Cancelled maintenance {window.name!r}",
         before={"status": IncidentStatus.SCHEDULED.value, "cancelled_at": None},
         after={"status": window.status.value, "cancelled_at": now.isoformat()},
     )
     if deliver_notifications:
-        record_notification(
-            session,
-            page_id=window.page_id,
-            kind=EventKind.MAINTENANCE_CANCELLED,
-            incident_id=window.id,
-            incident_update_id=update.id,
-            component_ids=[link.component_id for link in window.affected],
-        )
-    bump_version(session, window.page_id)
+        record_incident_notification(session, window, EventKind.MAINTENANCE_CANCELLED, update=update)
     return update
 
 
@@ -479,48 +474,3 @@ def _window_state(window: Incident) -> dict[str, Any]:
         "notify_at_start": window.auto_transition_deliver_notifications_at_start,
         "notify_at_end": window.auto_transition_deliver_notifications_at_end,
     }
-
-
-# --- reads shared by the admin screens ---------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class WindowList:
-    """A page's windows in the three lists of the maintenance screen."""
-
-    in_progress: list[Incident]
-    upcoming: list[Incident]
-    past: list[Incident]
-    has_more_past: bool
-
-
-def list_windows(session: Session, page_id: str, *, search: str = "", page: int = 1) -> WindowList:
-    """In progress, upcoming (soonest first) and past windows (newest first, PAST_PER_PAGE a page).
-
-    `search` keeps the windows whose title contains it (any case). Reads the session's tenant only.
-    """
-    base = select(Incident).where(Incident.page_id == page_id, Incident.kind == IncidentKind.MAINTENANCE)
-    if search.strip():
-        base = base.where(sa.func.lower(Incident.name).contains(search.strip().lower(), autoescape=True))
-    open_ = Incident.cancelled_at.is_(None)
-    in_progress = session.scalars(
-        base.where(Incident.status.in_(ACTIVE), open_).order_by(Incident.scheduled_until, Incident.id)
-    ).all()
-    upcoming = session.scalars(
-        base.where(Incident.status == IncidentStatus.SCHEDULED, open_).order_by(
-            Incident.scheduled_for, Incident.id
-        )
-    ).all()
-    page = max(page, 1)
-    past = session.scalars(
-        base.where(sa.or_(Incident.status == IncidentStatus.COMPLETED, Incident.cancelled_at.is_not(None)))
-        .order_by(Incident.scheduled_for.desc(), Incident.id)
-        .offset((page - 1) * PAST_PER_PAGE)
-        .limit(PAST_PER_PAGE + 1)
-    ).all()
-    return WindowList(
-        in_progress=list(in_progress),
-        upcoming=list(upcoming),
-        past=list(past[:PAST_PER_PAGE]),
-        has_more_past=len(past) > PAST_PER_PAGE,
-    )

@@ -1,23 +1,29 @@
 """A page's custom domain: set it, prove it with a DNS TXT record, remove it (its route kept in step).
 
 The page answers on the domain only once it is verified (status_platform/tenancy/resolve.py);
-any change of the domain starts the proof again.
+any change of the domain starts the proof again. Only a verified domain is taken: a claim that
+was never proved moves to the next page that asks for the domain, so nobody can hold a domain
+they do not control.
 """
 
 from __future__ import annotations
 
-import secrets
+import hashlib
+import hmac
+import logging
 import socket
 from dataclasses import dataclass
+from datetime import timedelta
 
 import dns.exception
 import dns.nameserver
 import dns.resolver
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import flag_modified
 
 from status_platform.config import Settings
-from status_platform.errors import Conflict, NotFound, ValidationError
+from status_platform.errors import Conflict, ValidationError
 from status_platform.identity.actor import Actor
 from status_platform.identity.permissions import PAGE_ADMINS, require_role
 from status_platform.tenancy.models import DomainStatus, PageRoute, Plan
@@ -26,11 +32,16 @@ from status_platform.timeutil import utcnow
 from tenants.audit.services import record_event
 from tenants.pages.models import Page
 from tenants.pages.schemas import clean_custom_domain
-from tenants.pages.services import bump_version
+from tenants.pages.services import bump_version, route_of
+
+log = logging.getLogger(__name__)
 
 CHALLENGE_LABEL = "_statusplatform-challenge"
 CHALLENGE_PREFIX = "statusplatform-verification="
 DNS_LIFETIME_SECONDS = 4.0
+# How long the clock keeps looking for the TXT record of a claim (counted from its last change).
+CLAIM_CHECK_DAYS = 7
+STALE_CLAIM_REASON = f"The domain was not verified within {CLAIM_CHECK_DAYS} days; check again to retry."
 
 
 @dataclass(frozen=True)
@@ -67,6 +78,8 @@ def _nameserver(entry: str) -> dns.nameserver.Do53Nameserver:
     elif host.count(":") == 1:
         host, raw_port = host.split(":")
         port = int(raw_port)
+    if not 0 < port < 65536:
+        raise ValueError(f"port {port} is out of range")
     try:
         socket.inet_pton(socket.AF_INET6 if ":" in host else socket.AF_INET, host)
     except OSError:
@@ -77,7 +90,10 @@ def _nameserver(entry: str) -> dns.nameserver.Do53Nameserver:
 def make_resolver(
     nameservers: tuple[str, ...] = (), lifetime: float = DNS_LIFETIME_SECONDS
 ) -> dns.resolver.Resolver:
-    """The system's resolver, or one asking only `nameservers` ("host" or "host:port" each)."""
+    """The system's resolver, or one asking only `nameservers` ("host" or "host:port" each).
+
+    ValueError for an entry that is not host[:port], OSError when its host name does not resolve.
+    """
     if nameservers:
         resolver = dns.resolver.Resolver(configure=False)
         resolver.nameservers = [_nameserver(entry) for entry in nameservers]
@@ -105,11 +121,39 @@ def lookup_txt(name: str, resolver: dns.resolver.Resolver) -> list[str]:
     return [b"".join(record.strings).decode("utf-8", "replace") for record in answer]
 
 
-def _route_of(session: Session, page: Page) -> PageRoute:
-    route = session.get(PageRoute, page.id)
-    if route is None:
-        raise NotFound("This page has no address any more.")
-    return route
+def _find_txt(name: str, settings: Settings, lifetime: float) -> list[str]:
+    try:
+        resolver = make_resolver(settings.DNS_NAMESERVERS, lifetime)
+    except (ValueError, OSError) as error:
+        # The platform's setting is at fault, not the customer's DNS: say so, keep the detail in the log.
+        log.warning("DNS_NAMESERVERS %r cannot be used: %s", settings.DNS_NAMESERVERS, error)
+        raise LookupFailed(
+            "The platform's DNS servers are not set up correctly, so the record could not be looked up; "
+            "try again later or tell the platform's support."
+        ) from None
+    return lookup_txt(name, resolver)
+
+
+def domain_token(page_id: str, domain: str, settings: Settings) -> str:
+    """The TXT record's token of page `page_id` for `domain`.
+
+    Derived from the two and the platform's secret, so claiming the same domain again on the
+    same page keeps the record the customer already added, and nobody can guess another's.
+    """
+    digest = hmac.new(settings.SECRET_KEY.encode(), f"{page_id}:{domain}".encode(), hashlib.sha256)
+    return digest.hexdigest()[:32]
+
+
+def domain_taken(host: str) -> Conflict:
+    """The error of a domain another page has proved (also what a view shows when the database says so)."""
+    return Conflict(f"{host} is already used by another status page.", field="domain")
+
+
+def domain_holder(session: Session, host: str, *, other_than: str) -> PageRoute | None:
+    """The route of the page, other than page `other_than`, that claims `host`, in any organization."""
+    return session.scalar(
+        select(PageRoute).where(PageRoute.custom_domain == host, PageRoute.page_id != other_than)
+    )
 
 
 def _domain_state(route: PageRoute) -> dict[str, str | None]:
@@ -120,13 +164,13 @@ def _domain_state(route: PageRoute) -> dict[str, str | None]:
     }
 
 
-def _reset(route: PageRoute, domain: str | None) -> None:
+def _reset(route: PageRoute, domain: str | None, token: str | None, reason: str | None = None) -> None:
     route.custom_domain = domain
     route.domain_status = DomainStatus.PENDING if domain else DomainStatus.NONE
-    route.domain_token = secrets.token_urlsafe(24) if domain else None
+    route.domain_token = token if domain else None
     route.domain_verified_at = None
     route.domain_checked_at = None
-    route.domain_failure_reason = None
+    route.domain_failure_reason = reason
 
 
 def _check_plan(session: Session, page: Page) -> None:
@@ -151,31 +195,41 @@ def set_custom_domain(
 ) -> PageRoute:
     """Give `page` a custom domain, pending until its TXT record is found (verify_custom_domain).
 
-    The domain is cleaned (schemas.clean_custom_domain) and must be free on the whole platform
-    (Conflict) and allowed by the organization's plan (ValidationError, field `domain`). The
-    same domain again changes nothing; a new one gets a new token and starts over. Flushes,
-    never commits.
+    The domain is cleaned (schemas.clean_custom_domain) and allowed by the organization's plan
+    (ValidationError, field `domain`). A domain another page has verified is a Conflict; one
+    another page only claims (pending or failed) moves to this page, and that page's route is
+    left without a domain and with a reason saying so (its organization's audit log is not
+    written: a session writes only its own tenant's). The same domain again changes nothing;
+    the token is domain_token(page, domain), so a domain claimed again asks for the same TXT
+    record. Flushes, never commits.
     """
     require_role(actor, PAGE_ADMINS, "change the page's custom domain")
     _check_plan(session, page)
     host = clean_custom_domain(
         domain, pages_domain=settings.PAGES_DOMAIN, platform_host=settings.PLATFORM_HOST
     )
-    route = _route_of(session, page)
+    route = route_of(session, page)
     if host == route.custom_domain:
         return route
-    taken = session.scalar(
-        select(
-            select(PageRoute.page_id)
-            .where(PageRoute.custom_domain == host, PageRoute.page_id != page.id)
-            .exists()
-        )
-    )
-    if taken:
-        raise Conflict(f"{host} is already used by another status page.", field="domain")
+    holder = domain_holder(session, host, other_than=page.id)
+    if holder is not None and holder.domain_status is DomainStatus.VERIFIED:
+        raise domain_taken(host)
     before = _domain_state(route)
     was_verified = route.has_verified_domain
-    _reset(route, host)
+    if holder is not None:
+        _reset(
+            holder,
+            None,
+            None,
+            reason=(
+                f"Another page claimed {host} without proof yet, and this page had not proved it "
+                "either, so the domain moved there. Add it again and keep its TXT record in place "
+                "to prove it is yours."
+            ),
+        )
+        # The domain is unique: the other page lets go of it before this one takes it.
+        session.flush()
+    _reset(route, host, domain_token(page.id, host, settings))
     session.flush()
     record_event(
         session,
@@ -184,9 +238,12 @@ def set_custom_domain(
         object_type="page",
         object_id=page.id,
         page_id=page.id,
-        summary=f"Set the custom domain of page {page.name!r} to {host} (waiting for its DNS record)",
+        summary=(
+            f"Set the custom domain of page {page.name!r} to {host} (waiting for its DNS record)"
+            + ("; another page's unproved claim of it was released" if holder is not None else "")
+        ),
         before=before,
-        after=_domain_state(route),
+        after=_domain_state(route) | ({"released_unproved_claim": True} if holder is not None else {}),
     )
     if was_verified:
         bump_version(session, page.id)
@@ -205,24 +262,29 @@ def verify_custom_domain(
     """Look for the page's TXT challenge now; True when found (the domain is then verified).
 
     Asks settings.DNS_NAMESERVERS when set, else the system's resolver, for at most `lifetime`
-    seconds. A miss marks the domain failed with the reason, unless `keep_status_on_miss` (the
-    periodic re-check, which only ever promotes). The check time is always recorded; an audit
-    event when the state or the reason changes. ValidationError when the page has no domain.
-    Flushes, never commits.
+    seconds. A TXT answer without the page's value marks the domain failed with the reason: the
+    proof is gone. A lookup that gets no answer (a timeout, no such name, no TXT record, a DNS
+    server error, DNS_NAMESERVERS unusable) fails a domain not verified yet, but a verified one
+    stays verified, with the reason kept as a warning: a DNS hiccup must not take a live page
+    off its domain. `keep_status_on_miss` is the clock's periodic re-check: it only ever
+    promotes, and it leaves updated_at (the claim's age, see recheck_domain) as it is. The check
+    time is always recorded; an audit event when the state or the reason changes.
+    ValidationError when the page has no domain. Flushes, never commits.
     """
     require_role(actor, PAGE_ADMINS, "verify the page's custom domain")
-    route = _route_of(session, page)
+    route = route_of(session, page)
     records = records_for(route, settings)
     if records is None:
         raise ValidationError("Add a custom domain first.", field="domain")
     before = _domain_state(route)
     was_verified = route.has_verified_domain
     now = utcnow()
+    no_answer = False
     try:
-        found = lookup_txt(records.txt_name, make_resolver(settings.DNS_NAMESERVERS, lifetime))
+        found = _find_txt(records.txt_name, settings, lifetime)
     except LookupFailed as error:
-        reason = str(error)
-        found = None
+        reason: str | None = str(error)
+        no_answer = True
     else:
         reason = None
         if records.txt_value not in found:
@@ -239,25 +301,33 @@ def verify_custom_domain(
         route.domain_failure_reason = None
     else:
         route.domain_failure_reason = reason[:500]
-        if not keep_status_on_miss:
+        if not keep_status_on_miss and not (no_answer and was_verified):
             route.domain_status = DomainStatus.FAILED
             route.domain_verified_at = None
+    if keep_status_on_miss:
+        flag_modified(route, "updated_at")  # written as it is, so the column's onupdate leaves it
     session.flush()
     after = _domain_state(route)
     if after != before:
-        verified = route.domain_status is DomainStatus.VERIFIED
+        if reason is None:
+            action = "page.domain_verified"
+            summary = f"Verified {route.custom_domain} for page {page.name!r}"
+        elif route.has_verified_domain:
+            action = "page.domain_check_failed"
+            summary = (
+                f"Could not check {route.custom_domain} for page {page.name!r}; it stays verified: {reason}"
+            )
+        else:
+            action = "page.domain_check_failed"
+            summary = f"{route.custom_domain} for page {page.name!r} is not verified: {reason}"
         record_event(
             session,
             actor,
-            "page.domain_verified" if verified else "page.domain_check_failed",
+            action,
             object_type="page",
             object_id=page.id,
             page_id=page.id,
-            summary=(
-                f"Verified {route.custom_domain} for page {page.name!r}"
-                if verified
-                else f"{route.custom_domain} for page {page.name!r} is not verified: {reason}"
-            )[:500],
+            summary=summary[:500],
             before=before,
             after=after,
         )
@@ -266,16 +336,57 @@ def verify_custom_domain(
     return reason is None
 
 
+def claim_is_stale(route: PageRoute) -> bool:
+    """Whether the clock has looked for this claim's record long enough (CLAIM_CHECK_DAYS unchanged)."""
+    return route.updated_at < utcnow() - timedelta(days=CLAIM_CHECK_DAYS)
+
+
+def expire_domain_claim(session: Session, page: Page, *, actor: Actor) -> bool:
+    """Stop the clock's re-checks of a claim not verified within CLAIM_CHECK_DAYS; True when marked.
+
+    The domain is marked failed with STALE_CLAIM_REASON and stays claimed until another page
+    asks for it; "Check now" (verify_custom_domain) renews the claim. updated_at is left as it
+    is, so the claim stays stale. False (nothing written) for a verified, removed, recent or
+    already expired claim: idempotent. Flushes, never commits.
+    """
+    require_role(actor, PAGE_ADMINS, "verify the page's custom domain")
+    route = route_of(session, page)
+    if (
+        not route.custom_domain
+        or route.domain_status is DomainStatus.VERIFIED
+        or not claim_is_stale(route)
+        or (route.domain_status is DomainStatus.FAILED and route.domain_failure_reason == STALE_CLAIM_REASON)
+    ):
+        return False
+    before = _domain_state(route)
+    route.domain_status = DomainStatus.FAILED
+    route.domain_failure_reason = STALE_CLAIM_REASON
+    flag_modified(route, "updated_at")
+    session.flush()
+    record_event(
+        session,
+        actor,
+        "page.domain_check_failed",
+        object_type="page",
+        object_id=page.id,
+        page_id=page.id,
+        summary=f"{route.custom_domain} for page {page.name!r} is not verified: {STALE_CLAIM_REASON}",
+        before=before,
+        after=_domain_state(route),
+    )
+    return True
+
+
 def remove_custom_domain(session: Session, page: Page, *, actor: Actor) -> bool:
     """Stop serving `page` on its custom domain; False (nothing written) when it has none."""
     require_role(actor, PAGE_ADMINS, "remove the page's custom domain")
-    route = _route_of(session, page)
+    route = route_of(session, page)
     if not route.custom_domain:
         return False
     before = _domain_state(route)
     was_verified = route.has_verified_domain
     domain = route.custom_domain
-    _reset(route, None)
+    _reset(route, None, None)
     session.flush()
     record_event(
         session,

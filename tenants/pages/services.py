@@ -31,8 +31,25 @@ from tenants.pages.schemas import (
 AUDIT_TEXT_LIMIT = 1000
 
 
-def slug_is_taken(session: Session, slug: str) -> bool:
-    return bool(session.scalar(select(select(PageRoute.page_id).where(PageRoute.slug == slug).exists())))
+def slug_is_taken(session: Session, slug: str, *, other_than: str | None = None) -> bool:
+    """Whether a page of any organization, other than page `other_than`, is served at `slug`."""
+    query = select(PageRoute.page_id).where(PageRoute.slug == slug)
+    if other_than is not None:
+        query = query.where(PageRoute.page_id != other_than)
+    return bool(session.scalar(select(query.exists())))
+
+
+def slug_taken(slug: str) -> Conflict:
+    """The error of a slug another page holds (also what a view shows when the database says so)."""
+    return Conflict(f"The address {slug!r} is already taken by another page.", field="slug")
+
+
+def route_of(session: Session, page: Page) -> PageRoute:
+    """The route of `page` (its slug and custom domain); NotFound when it has none any more."""
+    route = session.get(PageRoute, page.id)
+    if route is None:
+        raise NotFound("This page has no address any more.")
+    return route
 
 
 def create_page(
@@ -54,7 +71,7 @@ def create_page(
     slug = clean_slug(slug)
     time_zone = clean_time_zone(time_zone)
     if slug_is_taken(session, slug):
-        raise Conflict(f"The address {slug!r} is already taken by another page.", field="slug")
+        raise slug_taken(slug)
     plan = plan_of(session, session.info["tenant_id"])
     count = session.scalar(select(sa.func.count()).select_from(Page)) or 0
     if count >= plan.max_pages:
@@ -84,13 +101,6 @@ def bump_version(session: Session, page_id: str) -> None:
     """Mark the page changed: the next public read after the commit rebuilds its snapshot."""
     session.execute(sa.update(Page).where(Page.id == page_id).values(version=Page.version + 1))
     invalidate_after_commit(session, "page", page_id)
-
-
-def _route_of(session: Session, page: Page) -> PageRoute:
-    route = session.get(PageRoute, page.id)
-    if route is None:
-        raise NotFound("This page has no address any more.")
-    return route
 
 
 def _audit_value(value: Any) -> Any:
@@ -139,7 +149,7 @@ def update_page_settings(session: Session, page: Page, *, actor: Actor, **fields
     if unknown:
         raise TypeError(f"not page settings: {', '.join(sorted(unknown))}")
     cleaned = {name: clean_setting(name, value) for name, value in fields.items()}
-    route = _route_of(session, page)
+    route = route_of(session, page)
     before = page_settings_state(page, route)
 
     colors = dict(page.css_colors or {})
@@ -166,10 +176,8 @@ def update_page_settings(session: Session, page: Page, *, actor: Actor, **fields
         changed=changed_colors,
     )
     slug = cleaned.get("slug", route.slug)
-    if slug != route.slug and session.scalar(
-        select(select(PageRoute.page_id).where(PageRoute.slug == slug, PageRoute.page_id != page.id).exists())
-    ):
-        raise Conflict(f"The address {slug!r} is already taken by another page.", field="slug")
+    if slug != route.slug and slug_is_taken(session, slug, other_than=page.id):
+        raise slug_taken(slug)
     visibility = cleaned.get("visibility", page.visibility)
     if (
         visibility is PageVisibility.AUDIENCE_SPECIFIC

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy.orm import Session
 
 from status_platform.identity.actor import Actor
+from status_platform.identity.permissions import PAGE_ADMINS, require_role
 from status_platform.timeutil import utcnow
 from tenants.audit.services import record_event
 from tenants.incidents.services import load_components
@@ -30,8 +31,10 @@ def add_subscriber(
 ) -> Subscriber:
     """Add a subscriber to `page`; `confirmed` skips double opt-in (staff adding someone knowingly).
 
-    No `component_ids` means every component. Flushes, never commits.
+    No `component_ids` means every component. Staff need the admin role; a visitor subscribing
+    themselves acts as the system. Flushes, never commits.
     """
+    require_role(actor, PAGE_ADMINS, "add subscribers")
     columns = clean_address(channel, address, phone_country=phone_country)
     if channel is Channel.WEBHOOK and contact_email:
         columns["email"] = clean_address(Channel.EMAIL, contact_email)["email"]

@@ -1,18 +1,17 @@
-"""The team of an organization: who is in it, invitations, roles, removals, leaving and ownership.
+"""The team of an organization: invitations, roles, removals, leaving and ownership (reads: queries.py).
 
-Memberships and invitations are platform tables (not TenantScoped): every function here
-filters them by the organization's id itself. The session must be bound to that organization
-(the audit events are its rows). Rules: admins invite, re-role and remove viewers, editors and
-admins; only owners touch owners; the last owner can be neither removed, demoted nor leave;
-members plus pending invitations stay within the plan's `max_team_members`.
+Memberships and invitations are platform tables (not TenantScoped), so the session's tenant
+filter does not guard them: every write here refuses, as NotFound, a membership, invitation
+or organization other than the one the session is bound to (the audit events are its rows).
+Rules: admins invite, re-role and remove viewers, editors and admins; only owners touch
+owners; the last owner can be neither removed, demoted nor leave; members plus pending
+invitations stay within the plan's `max_team_members`.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
-import sqlalchemy as sa
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from markupsafe import escape
 from sqlalchemy import select
@@ -30,82 +29,13 @@ from status_platform.tenancy.plans import plan_of
 from status_platform.timeutil import utcnow
 from status_platform.validation import clean_email, clean_text
 from tenants.audit.services import record_event
+from tenants.team.queries import is_pending, membership_of, seats_used
 from tenants.team.schemas import clean_role
 
 INVITATION_DAYS = 7
 INVITATION_SALT = "team-invitation"
 # The admin route that accepts an invitation (admin_ui.auth.accept_invitation).
 INVITATION_PATH = "/invite/{token}"
-PAGE_SIZE = 50
-
-
-# --- reads ---------------------------------------------------------------------------------------
-
-
-def _pending(tenant_id: str) -> Any:
-    return sa.and_(
-        Invitation.tenant_id == tenant_id,
-        Invitation.accepted_at.is_(None),
-        Invitation.revoked_at.is_(None),
-        Invitation.expires_at > utcnow(),
-    )
-
-
-def seats_used(session: Session, tenant_id: str) -> int:
-    """Members plus pending invitations: what the plan's `max_team_members` counts."""
-    members = session.scalar(select(sa.func.count(Membership.id)).where(Membership.tenant_id == tenant_id))
-    pending = session.scalar(select(sa.func.count(Invitation.id)).where(_pending(tenant_id)))
-    return int(members or 0) + int(pending or 0)
-
-
-def list_members(
-    session: Session, tenant_id: str, *, search: str = "", page: int = 1
-) -> tuple[list[tuple[Membership, User]], bool]:
-    """One page of the organization's members (owners first, then by email) and whether more follow."""
-    query = (
-        select(Membership, User)
-        .join(User, User.id == Membership.user_id)
-        .where(Membership.tenant_id == tenant_id)
-    )
-    if search:
-        query = query.where(
-            sa.or_(
-                User.email.icontains(search, autoescape=True), User.name.icontains(search, autoescape=True)
-            )
-        )
-    rank = sa.case({role: -role.rank for role in Role}, value=Membership.role)
-    rows = session.execute(
-        query.order_by(rank, User.email).offset((max(page, 1) - 1) * PAGE_SIZE).limit(PAGE_SIZE + 1)
-    ).all()
-    pairs = [(membership, user) for membership, user in rows]
-    return pairs[:PAGE_SIZE], len(pairs) > PAGE_SIZE
-
-
-def list_invitations(
-    session: Session, tenant_id: str, *, search: str = "", page: int = 1
-) -> tuple[list[Invitation], bool]:
-    """One page of invitations not accepted nor revoked (expired ones too, to resend), newest first."""
-    query = select(Invitation).where(
-        Invitation.tenant_id == tenant_id, Invitation.accepted_at.is_(None), Invitation.revoked_at.is_(None)
-    )
-    if search:
-        query = query.where(Invitation.email.icontains(search, autoescape=True))
-    rows = list(
-        session.scalars(
-            query.order_by(Invitation.created_at.desc(), Invitation.id)
-            .offset((max(page, 1) - 1) * PAGE_SIZE)
-            .limit(PAGE_SIZE + 1)
-        )
-    )
-    return rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
-
-
-def membership_of(session: Session, tenant_id: str, user_id: str | None) -> Membership | None:
-    if user_id is None:
-        return None
-    return session.scalar(
-        select(Membership).where(Membership.tenant_id == tenant_id, Membership.user_id == user_id)
-    )
 
 
 # --- invitation links ------------------------------------------------------------------------------
@@ -115,16 +45,27 @@ def _serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(active_settings().SECRET_KEY, salt=INVITATION_SALT)
 
 
+def _expiry_stamp(expires_at: datetime) -> int:
+    return int(expires_at.timestamp())
+
+
 def invitation_token(invitation: Invitation) -> str:
-    """The signed token of the invitation's link; it is good for INVITATION_DAYS."""
-    return str(_serializer().dumps({"invitation": invitation.id}))
+    """The signed token of the invitation's link; it is good for INVITATION_DAYS.
+
+    It carries the invitation's expiry: a resend moves the expiry, so the links mailed before
+    it stop working and only the newest mail's link does.
+    """
+    return str(
+        _serializer().dumps({"invitation": invitation.id, "expires": _expiry_stamp(invitation.expires_at)})
+    )
 
 
 def invitation_from_token(session: Session, token: str) -> Invitation:
     """The pending invitation a link names.
 
-    Raises NotFound for a forged or expired link, or one of an invitation that was accepted,
-    withdrawn or has run out (each with a message saying which). Reads only.
+    Raises NotFound for a forged or expired link, one replaced by a resend, or one of an
+    invitation that was accepted, withdrawn or has run out (each with a message saying which).
+    Reads only.
     """
     try:
         data = _serializer().loads(token, max_age=INVITATION_DAYS * 86400)
@@ -137,6 +78,10 @@ def invitation_from_token(session: Session, token: str) -> Invitation:
     if invitation is None:
         raise NotFound("This invitation no longer exists. Ask the organization for a new one.")
     _refuse_unless_pending(invitation, NotFound)
+    if data.get("expires") != _expiry_stamp(invitation.expires_at):
+        raise NotFound(
+            "This invitation was sent again since this link was mailed: use the link of the newest email."
+        )
     return invitation
 
 
@@ -171,6 +116,12 @@ def _send_invitation(session: Session, invitation: Invitation, tenant: Tenant, i
 
 
 # --- writes ----------------------------------------------------------------------------------------
+
+
+def _refuse_other_organization(session: Session, tenant_id: str, what: str) -> None:
+    # The views check this too; a write reached another way must not touch another organization.
+    if tenant_id != session.info.get("tenant_id"):
+        raise NotFound(f"This {what} is not part of this organization.")
 
 
 def _check_seats(session: Session, tenant: Tenant, *, field: str = "email") -> None:
@@ -210,9 +161,11 @@ def invite_member(
 
     Admins may invite viewers, editors and admins; only owners may invite owners. Raises
     ValidationError (bad address or role, plan full), Conflict (already a member, already
-    invited) or PermissionDenied, writing nothing. Flushes, never commits.
+    invited), PermissionDenied, or NotFound when the session is bound to another
+    organization, writing nothing. Flushes, never commits.
     """
     require_role(actor, TEAM_ADMINS, "invite team members")
+    _refuse_other_organization(session, tenant.id, "organization")
     email = clean_email(email, field="email")
     role = clean_role(role)
     if role is Role.OWNER:
@@ -222,7 +175,7 @@ def invite_member(
     if session.scalar(select(is_member.exists())):
         raise Conflict(f"{email} is already a member of {tenant.name}.", field="email")
     if session.scalar(
-        select(select(Invitation.id).where(_pending(tenant.id), Invitation.email == email).exists())
+        select(select(Invitation.id).where(is_pending(tenant.id), Invitation.email == email).exists())
     ):
         raise Conflict(f"{email} already has a pending invitation; resend it instead.", field="email")
     _check_seats(session, tenant)
@@ -251,10 +204,12 @@ def invite_member(
 def resend_invitation(session: Session, invitation: Invitation, *, actor: Actor) -> Invitation:
     """Mail the invitation again with a fresh link, good for another INVITATION_DAYS.
 
-    An expired invitation comes back to life only if the plan has a seat for it. Raises
+    The links mailed before stop working. An expired invitation comes back to life only if
+    the plan has a seat for it. Raises NotFound for an invitation of another organization,
     Conflict for an accepted or withdrawn one. Flushes, never commits.
     """
     require_role(actor, TEAM_ADMINS, "resend invitations")
+    _refuse_other_organization(session, invitation.tenant_id, "invitation")
     if invitation.role is Role.OWNER:
         require_role(actor, OWNERS, "resend an invitation to an owner")
     if invitation.accepted_at is not None or invitation.revoked_at is not None:
@@ -265,7 +220,9 @@ def resend_invitation(session: Session, invitation: Invitation, *, actor: Actor)
     if invitation.expires_at <= utcnow():
         _check_seats(session, tenant, field="_form")
     before = invitation.expires_at
-    invitation.expires_at = utcnow() + timedelta(days=INVITATION_DAYS)
+    fresh = (utcnow() + timedelta(days=INVITATION_DAYS)).replace(microsecond=0)
+    # Links carry the expiry to the second: it must move for the links mailed before to die.
+    invitation.expires_at = max(fresh, before.replace(microsecond=0) + timedelta(seconds=1))
     session.flush()
     record_event(
         session,
@@ -284,9 +241,11 @@ def resend_invitation(session: Session, invitation: Invitation, *, actor: Actor)
 def revoke_invitation(session: Session, invitation: Invitation, *, actor: Actor) -> bool:
     """Withdraw a pending invitation: its link stops working. False if it was already withdrawn.
 
-    Raises Conflict for an accepted invitation. Flushes, never commits.
+    Raises NotFound for an invitation of another organization, Conflict for an accepted one.
+    Flushes, never commits.
     """
     require_role(actor, TEAM_ADMINS, "withdraw invitations")
+    _refuse_other_organization(session, invitation.tenant_id, "invitation")
     if invitation.role is Role.OWNER:
         require_role(actor, OWNERS, "withdraw an invitation to an owner")
     if invitation.revoked_at is not None:
@@ -367,10 +326,11 @@ def change_role(session: Session, membership: Membership, role: Role | str, *, a
     """Give the member `role`. False when it is their role already.
 
     Admins move members between viewer, editor and admin; making, or changing, an owner needs
-    an owner; the last owner cannot be demoted. Raises ValidationError or PermissionDenied,
-    changing nothing. Flushes, never commits.
+    an owner; the last owner cannot be demoted. Raises NotFound for a member of another
+    organization, ValidationError or PermissionDenied, changing nothing. Flushes, never commits.
     """
     require_role(actor, TEAM_ADMINS, "change team roles")
+    _refuse_other_organization(session, membership.tenant_id, "member")
     role = clean_role(role)
     if role is membership.role:
         return False
@@ -396,10 +356,12 @@ def change_role(session: Session, membership: Membership, role: Role | str, *, a
 def remove_member(session: Session, membership: Membership, *, actor: Actor) -> None:
     """Remove the member from the organization (their account stays, for other organizations).
 
-    Removing an owner needs an owner, and the last owner cannot be removed. Raises
-    ValidationError or PermissionDenied, changing nothing. Flushes, never commits.
+    Removing an owner needs an owner, and the last owner cannot be removed. Raises NotFound for
+    a member of another organization, ValidationError or PermissionDenied, changing nothing.
+    Flushes, never commits.
     """
     require_role(actor, TEAM_ADMINS, "remove team members")
+    _refuse_other_organization(session, membership.tenant_id, "member")
     if membership.role is Role.OWNER:
         require_role(actor, OWNERS, "remove owners")
     _refuse_last_owner(session, membership, "be removed")
@@ -420,10 +382,11 @@ def remove_member(session: Session, membership: Membership, *, actor: Actor) -> 
 def leave_organization(session: Session, tenant: Tenant, *, actor: Actor) -> Membership:
     """The actor leaves `tenant`; returns the membership ended. Any member may, but the last owner.
 
-    Raises NotFound when the actor is no member, ValidationError for the last owner. Flushes,
-    never commits.
+    Raises NotFound when the actor is no member (or the session is bound to another
+    organization), ValidationError for the last owner. Flushes, never commits.
     """
     require_role(actor, Role.VIEWER, "leave the organization")
+    _refuse_other_organization(session, tenant.id, "organization")
     membership = membership_of(session, tenant.id, actor.user_id)
     if membership is None:
         raise NotFound(f"You are not a member of {tenant.name}.")
@@ -450,11 +413,12 @@ def leave_organization(session: Session, tenant: Tenant, *, actor: Actor) -> Mem
 def transfer_ownership(session: Session, tenant: Tenant, new_owner: Membership, *, actor: Actor) -> None:
     """Make `new_owner` an owner of `tenant`; the acting owner becomes an admin (owners only).
 
-    Raises NotFound for a membership of another organization, ValidationError when
+    Raises NotFound for a membership or session of another organization, ValidationError when
     `new_owner` is the actor or an owner already, PermissionDenied for non-owners. Flushes,
     never commits.
     """
     require_role(actor, OWNERS, "transfer the ownership of the organization")
+    _refuse_other_organization(session, tenant.id, "organization")
     if new_owner.tenant_id != tenant.id:
         raise NotFound("Choose a member of this organization.", field="member_id")
     current = membership_of(session, tenant.id, actor.user_id)

@@ -75,3 +75,20 @@ def test_signing_out_ends_the_session(staff_client, org_a):
     token = csrf_token(staff_client.get(f"/t/{org_a.slug}/", follow_redirects=True).get_data(as_text=True))
     assert staff_client.post("/logout", data={"csrf_token": token}).status_code == 302
     assert staff_client.get(f"/t/{org_a.slug}/").status_code == 302
+
+
+def test_a_member_of_two_organizations_chooses_and_switches_between_them(admin_client, org_a, org_b):
+    from status_platform.tenancy.models import Membership, Role
+
+    with platform_session() as s:
+        user = s.scalar(select(User).where(User.email == org_a.owner_email))
+        s.add(Membership(tenant_id=org_b.tenant_id, user_id=user.id, role=Role.EDITOR))
+        s.commit()
+    log_in(admin_client, org_a.owner_email, org_a.owner_password)
+    choice = admin_client.get("/orgs").get_data(as_text=True)
+    assert f'href="/t/{org_a.slug}/"' in choice and f'href="/t/{org_b.slug}/"' in choice
+    assert "owner" in choice and "editor" in choice
+    in_b = admin_client.get(f"/t/{org_b.slug}/", follow_redirects=True).get_data(as_text=True)
+    assert f"{org_b.name} REST" in in_b and "(editor)" in in_b and "Switch organization" in in_b
+    in_a = admin_client.get(f"/t/{org_a.slug}/", follow_redirects=True).get_data(as_text=True)
+    assert f"{org_a.name} REST" in in_a and f"{org_b.name} REST" not in in_a

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import hmac
 import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import dns.flags
@@ -22,7 +25,9 @@ from status_platform.db.session import platform_session, tenant_session
 from status_platform.identity.actor import Actor
 from status_platform.jobs import queues
 from status_platform.tenancy.models import DomainStatus, PageRoute, Role, Tenant
+from status_platform.timeutil import utcnow
 from tenants.audit.models import AuditEvent
+from tenants.pages import domains
 from tenants.pages.domains import verify_custom_domain
 from tenants.pages.jobs import recheck_domain, sweep_unverified_domains
 from tenants.pages.models import Page
@@ -34,11 +39,13 @@ CHALLENGE = f"_statusplatform-challenge.{DOMAIN}"
 
 @dataclass
 class DnsServer:
-    """TXT records by name; names not listed answer NXDOMAIN; `silent` drops every query (a timeout)."""
+    """TXT records by name (an empty list: the name exists without one); names not listed answer
+    NXDOMAIN; `silent` drops every query (a timeout); `rcode` answers every query with that error."""
 
     port: int = 0
     txt: dict[str, list[str]] = field(default_factory=dict)
     silent: bool = False
+    rcode: dns.rcode.Rcode | None = None
     queries: list[str] = field(default_factory=list)
 
     @property
@@ -69,7 +76,9 @@ def dns_server() -> Iterator[DnsServer]:
                 continue
             response = dns.message.make_response(query)
             response.flags |= dns.flags.AA
-            if name in server.txt and question.rdtype == dns.rdatatype.TXT:
+            if server.rcode is not None:
+                response.set_rcode(server.rcode)
+            elif server.txt.get(name) and question.rdtype == dns.rdatatype.TXT:
                 values = [f'"{value}"' for value in server.txt[name]]
                 response.answer.append(dns.rrset.from_text(question.name, 60, "IN", "TXT", *values))
             elif name not in server.txt:
@@ -245,8 +254,20 @@ def test_removing_the_domain_stops_serving_the_page_there(staff_client, org_a, p
         assert event.before["custom_domain"] == DOMAIN and event.after["custom_domain"] is None
 
 
-def test_a_domain_is_one_pages_on_the_whole_platform(staff_client, client_as, org_a, org_b, paid, resolving):
+def verify_now(client: Any, org: Any, resolving: DnsServer) -> PageRoute:
+    """Publish the page's TXT record and press "Check now": the domain is verified."""
+    resolving.txt[CHALLENGE] = [f"statusplatform-verification={route_of(org).domain_token}"]
+    assert post_form(client, domain_url(org, "/verify")).status_code == 302
+    route = route_of(org)
+    assert route.domain_status is DomainStatus.VERIFIED
+    return route
+
+
+def test_a_verified_domain_is_one_pages_on_the_whole_platform(
+    staff_client, client_as, org_a, org_b, paid, resolving
+):
     post_form(staff_client, domain_url(org_a), {"domain": DOMAIN})
+    verify_now(staff_client, org_a, resolving)
     globex = client_as("owner", org_b)
     before = fingerprint(org_b.tenant_id)
     response = post_form(globex, domain_url(org_b), {"domain": DOMAIN})
@@ -255,6 +276,88 @@ def test_a_domain_is_one_pages_on_the_whole_platform(staff_client, client_as, or
         response.get_data(as_text=True), f"{DOMAIN} is already used by another status page."
     )
     assert fingerprint(org_b.tenant_id) == before
+    assert route_of(org_a).domain_status is DomainStatus.VERIFIED
+
+
+@pytest.mark.parametrize("squatter_checked", [False, True], ids=["pending", "failed"])
+def test_an_unproved_claim_moves_to_the_next_page_that_claims_the_domain(
+    staff_client, client_as, org_a, org_b, paid, resolving, web, squatter_checked
+):
+    globex = client_as("owner", org_b)
+    assert post_form(globex, domain_url(org_b), {"domain": DOMAIN}).status_code == 302
+    if squatter_checked:
+        post_form(globex, domain_url(org_b, "/verify"))
+        assert route_of(org_b).domain_status is DomainStatus.FAILED
+
+    response = post_form(staff_client, domain_url(org_a), {"domain": DOMAIN})
+    assert response.status_code == 302
+    route = route_of(org_a)
+    assert (route.custom_domain, route.domain_status) == (DOMAIN, DomainStatus.PENDING)
+    released = route_of(org_b)
+    assert (released.custom_domain, released.domain_token, released.domain_status) == (
+        None,
+        None,
+        DomainStatus.NONE,
+    )
+    assert released.domain_verified_at is None and released.domain_checked_at is None
+    reason = f"Another page claimed {DOMAIN} without proof yet"
+    assert released.domain_failure_reason.startswith(reason)
+    assert reason in globex.get(domain_url(org_b)).get_data(as_text=True)
+    with tenant_session(org_a.tenant_id) as s:
+        event = s.scalars(select(AuditEvent).where(AuditEvent.action == "page.domain_set")).one()
+        assert "another page's unproved claim of it was released" in event.summary
+        assert "Globex" not in event.summary and org_b.page_id not in str(event.after)
+
+    # The owner proves it; the domain is then taken for good.
+    verify_now(staff_client, org_a, resolving)
+    assert served_on(web, DOMAIN)[0] == 200
+    before = fingerprint(org_b.tenant_id)
+    response = post_form(globex, domain_url(org_b), {"domain": DOMAIN})
+    assert response.status_code == 200 and field_is_marked(
+        response.get_data(as_text=True), f"{DOMAIN} is already used by another status page."
+    )
+    assert fingerprint(org_b.tenant_id) == before
+
+
+def test_claiming_a_domain_again_asks_for_the_same_txt_record(
+    staff_client, client_as, org_a, org_b, paid, resolving, admin_app
+):
+    secret = admin_app.config["SETTINGS"].SECRET_KEY.encode()
+
+    def expected(page_id: str, domain: str) -> str:
+        return hmac.new(secret, f"{page_id}:{domain}".encode(), hashlib.sha256).hexdigest()[:32]
+
+    post_form(staff_client, domain_url(org_a), {"domain": DOMAIN})
+    first = route_of(org_a).domain_token
+    assert first == expected(org_a.page_id, DOMAIN)
+    post_form(staff_client, domain_url(org_a), {"domain": "status.acme-other.com"})
+    assert route_of(org_a).domain_token == expected(org_a.page_id, "status.acme-other.com") != first
+    post_form(staff_client, domain_url(org_a), {"domain": DOMAIN})
+    assert route_of(org_a).domain_token == first
+
+    # Another page, of another organization, is asked for its own value.
+    post_form(staff_client, domain_url(org_a, "/remove"))
+    globex = client_as("owner", org_b)
+    post_form(globex, domain_url(org_b), {"domain": DOMAIN})
+    assert route_of(org_b).domain_token == expected(org_b.page_id, DOMAIN) != first
+
+
+def test_a_domain_taken_at_the_same_moment_is_refused_on_the_domain_field(
+    staff_client, org_a, org_b, paid, resolving, monkeypatch
+):
+    with platform_session() as s:
+        route = s.get(PageRoute, org_b.page_id)
+        route.custom_domain, route.domain_status, route.domain_token = DOMAIN, DomainStatus.VERIFIED, "b"
+        s.commit()
+    # As if Globex's claim committed after Acme's request looked: only the database can refuse it now.
+    monkeypatch.setattr(domains, "domain_holder", lambda *args, **kwargs: None)
+    before = fingerprint(org_a.tenant_id)
+    response = post_form(staff_client, domain_url(org_a), {"domain": DOMAIN.upper()})
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert field_is_marked(html, f"{DOMAIN} is already used by another status page.")
+    assert f'value="{DOMAIN.upper()}"' in html
+    assert fingerprint(org_a.tenant_id) == before
 
 
 def test_a_free_plan_organization_is_refused_a_custom_domain(staff_client, org_a, org_b, resolving):
@@ -340,3 +443,158 @@ def test_the_clock_verifies_a_waiting_domain_once_its_record_appears(
     assert route_of(org_a).domain_status is DomainStatus.VERIFIED
     assert recheck_domain(org_a.tenant_id, org_a.page_id) is False  # done: nothing to do again
     assert recheck_domain(org_b.tenant_id, org_a.page_id) is False  # another organization's page is not found
+
+
+def age_claim(org: Any, days: float) -> None:
+    with platform_session() as s:
+        s.get(PageRoute, org.page_id).updated_at = utcnow() - timedelta(days=days)
+        s.commit()
+
+
+def test_the_clock_rechecks_an_unproved_claim_for_seven_days_then_leaves_it_until_checked_again(
+    staff_client, org_a, org_b, paid, resolving
+):
+    post_form(staff_client, domain_url(org_a), {"domain": DOMAIN})
+    age_claim(org_a, 6)
+    six_days_old = route_of(org_a).updated_at
+    assert sweep_unverified_domains() == 1
+    assert recheck_domain(org_a.tenant_id, org_a.page_id) is False
+    route = route_of(org_a)
+    assert route.domain_checked_at is not None and resolving.queries == [CHALLENGE]
+    assert route.updated_at == six_days_old  # the clock's own check does not renew the claim
+
+    age_claim(org_a, 8)
+    assert sweep_unverified_domains() == 1
+    assert recheck_domain(org_a.tenant_id, org_a.page_id) is False
+    route = route_of(org_a)
+    assert resolving.queries == [CHALLENGE]  # not looked up any more
+    assert route.domain_status is DomainStatus.FAILED and route.custom_domain == DOMAIN
+    assert "not verified within 7 days; check again to retry" in route.domain_failure_reason
+    assert route.updated_at < utcnow() - timedelta(days=7)
+    assert sweep_unverified_domains() == 0
+    assert recheck_domain(org_a.tenant_id, org_a.page_id) is False
+    html = staff_client.get(domain_url(org_a)).get_data(as_text=True)
+    assert "not verified within 7 days; check again to retry" in html
+    with tenant_session(org_a.tenant_id) as s:
+        events = list(
+            s.scalars(
+                select(AuditEvent)
+                .where(AuditEvent.action == "page.domain_check_failed")
+                .order_by(AuditEvent.created_at)
+            )
+        )
+        assert [event.actor_label for event in events] == ["system", "system"]
+        assert "not verified within 7 days" in events[-1].summary
+
+    # "Check now" renews the claim: the clock looks again.
+    post_form(staff_client, domain_url(org_a, "/verify"))
+    assert resolving.queries == [CHALLENGE, CHALLENGE]
+    assert route_of(org_a).updated_at > utcnow() - timedelta(minutes=5)
+    assert sweep_unverified_domains() == 1
+
+
+def test_a_stale_claim_can_still_be_taken_by_the_domains_owner(
+    staff_client, client_as, org_a, org_b, paid, resolving
+):
+    globex = client_as("owner", org_b)
+    post_form(globex, domain_url(org_b), {"domain": DOMAIN})
+    age_claim(org_b, 30)
+    recheck_domain(org_b.tenant_id, org_b.page_id)
+    assert post_form(staff_client, domain_url(org_a), {"domain": DOMAIN}).status_code == 302
+    assert route_of(org_a).custom_domain == DOMAIN and route_of(org_b).custom_domain is None
+
+
+# --- checking a domain that is already verified --------------------------------------------------
+
+
+def no_answer(server: DnsServer, kind: str) -> str:
+    """Make `server` fail the lookup of the challenge in one way; the reason the page shows."""
+    if kind == "timeout":
+        server.silent = True
+        return f"The DNS lookup of {CHALLENGE} timed out; try again in a few minutes."
+    if kind == "nxdomain":
+        server.txt.pop(CHALLENGE)
+        return f"No TXT record was found: {CHALLENGE} does not exist in DNS yet."
+    if kind == "no_txt":
+        server.txt[CHALLENGE] = []
+        return f"{CHALLENGE} exists in DNS but has no TXT record."
+    server.rcode = dns.rcode.SERVFAIL
+    return f"No DNS server could answer for {CHALLENGE}; check the domain's DNS setup."
+
+
+@pytest.mark.parametrize("kind", ["timeout", "nxdomain", "no_txt", "servfail"])
+def test_a_lookup_without_an_answer_keeps_a_verified_domain_verified(
+    staff_client, org_a, org_b, paid, resolving, web, kind
+):
+    post_form(staff_client, domain_url(org_a), {"domain": DOMAIN})
+    verified = verify_now(staff_client, org_a, resolving)
+    reason = no_answer(resolving, kind)
+    admin = Actor(label="admin@acme.test", role=Role.ADMIN)
+    with tenant_session(org_a.tenant_id) as s:
+        found = verify_custom_domain(
+            s, s.get(Page, org_a.page_id), actor=admin, settings=config.active_settings(), lifetime=0.5
+        )
+        s.commit()
+    assert found is False
+    route = route_of(org_a)
+    assert route.domain_status is DomainStatus.VERIFIED
+    assert route.domain_verified_at == verified.domain_verified_at
+    assert route.domain_checked_at > verified.domain_checked_at
+    assert route.domain_failure_reason == reason
+    assert served_on(web, DOMAIN)[0] == 200
+    with tenant_session(org_a.tenant_id) as s:
+        event = s.scalars(select(AuditEvent).order_by(AuditEvent.created_at.desc()).limit(1)).one()
+        assert event.action == "page.domain_check_failed" and "it stays verified" in event.summary
+
+
+def test_check_now_without_an_answer_warns_and_the_page_stays_on_its_domain(
+    staff_client, org_a, paid, resolving, web
+):
+    post_form(staff_client, domain_url(org_a), {"domain": DOMAIN})
+    verify_now(staff_client, org_a, resolving)
+    reason = no_answer(resolving, "nxdomain")
+    assert post_form(staff_client, domain_url(org_a, "/verify")).status_code == 302
+    html = staff_client.get(domain_url(org_a)).get_data(as_text=True)
+    assert f"Could not check {DOMAIN} just now; it stays verified and the page still answers there." in html
+    assert "Status: Verified" in html and "Warning: the last check got no answer." in html and reason in html
+    assert served_on(web, DOMAIN)[0] == 200
+
+    # The record back: the warning goes.
+    resolving.txt[CHALLENGE] = [f"statusplatform-verification={route_of(org_a).domain_token}"]
+    post_form(staff_client, domain_url(org_a, "/verify"))
+    assert route_of(org_a).domain_failure_reason is None
+    assert "Warning" not in staff_client.get(domain_url(org_a)).get_data(as_text=True)
+
+
+def test_a_txt_record_without_our_value_any_more_fails_a_verified_domain(
+    staff_client, org_a, paid, resolving, web
+):
+    post_form(staff_client, domain_url(org_a), {"domain": DOMAIN})
+    verify_now(staff_client, org_a, resolving)
+    resolving.txt[CHALLENGE] = ["v=spf1 -all"]
+    assert post_form(staff_client, domain_url(org_a, "/verify")).status_code == 302
+    route = route_of(org_a)
+    assert route.domain_status is DomainStatus.FAILED and route.domain_verified_at is None
+    assert f"does not hold statusplatform-verification={route.domain_token}" in route.domain_failure_reason
+    assert served_on(web, DOMAIN)[0] == 404
+    assert served_on(web, org_a.host)[0] == 200
+
+
+@pytest.mark.parametrize("entry", ["127.0.0.1:dns", "127.0.0.1:70000", "dns.unknown.example"])
+def test_an_unusable_dns_server_setting_is_a_failed_check_with_a_readable_reason(
+    staff_client, org_a, org_b, paid, admin_app, monkeypatch, entry
+):
+    def unknown_host(host: str) -> str:
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    settings = dataclasses.replace(admin_app.config["SETTINGS"], DNS_NAMESERVERS=(entry,))
+    monkeypatch.setitem(admin_app.config, "SETTINGS", settings)
+    monkeypatch.setattr(socket, "gethostbyname", unknown_host)
+    post_form(staff_client, domain_url(org_a), {"domain": DOMAIN})
+    response = post_form(staff_client, domain_url(org_a, "/verify"))
+    assert response.status_code == 302
+    route = route_of(org_a)
+    assert route.domain_status is DomainStatus.FAILED
+    assert route.domain_failure_reason.startswith("The platform's DNS servers are not set up correctly")
+    html = staff_client.get(domain_url(org_a)).get_data(as_text=True)
+    assert "the record could not be looked up" in html and entry not in html

@@ -145,3 +145,9 @@ def test_a_type_of_another_organization_is_404(staff_client, org_a, org_b):
         assert post_form(staff_client, f"{base(org_a)}/{other}{suffix}", data).status_code == 404, suffix
     assert staff_client.get(f"{base(org_b)}/").status_code == 404
     assert fingerprint(org_b.tenant_id) == before
+
+
+def test_a_huge_page_number_shows_an_empty_page_not_an_error(staff_client, org_a):
+    response = staff_client.get(f"{base(org_a)}/?p=99999999999999999999")
+    assert response.status_code == 200
+    assert "Page 100000 is past the last type." in response.get_data(as_text=True)

@@ -13,11 +13,12 @@ from status_platform.db.session import tenant_session
 from status_platform.timeutil import utcnow
 from tenants.components.models import Component, ComponentStatus
 from tenants.incidents.models import Impact, Incident, IncidentStatus, IncidentType, IncidentUpdate, Template
-from tenants.incidents.services import open_incident, post_update
+from tenants.incidents.services import create_incident_type, open_incident, post_update
 from tenants.pages.models import Page
 from tenants.subscribers.models import EventKind, NotificationEvent
 from tests.conftest import fingerprint, post_form
 from tests.factories import ACTOR
+from tests.public_site.test_snapshot import count_statements
 
 
 def base(org) -> str:
@@ -352,6 +353,79 @@ def test_past_incidents_page_past_fifty(staff_client, org_a):
     assert "Blip 51" in first and "Blip 01" not in first and "?p=2" in first
     second = staff_client.get(f"{base(org_a)}/?p=2").get_data(as_text=True)
     assert "Blip 01" in second and "Blip 00" in second and "Blip 51" not in second
+
+
+def add_typed_incidents(org, count: int, first: int = 0) -> None:
+    """`count` open incidents, each of its own type (so no type is shared between rows)."""
+    with tenant_session(org.tenant_id) as s:
+        page = s.get(Page, org.page_id)
+        for number in range(first, first + count):
+            kind = create_incident_type(s, actor=ACTOR, name=f"Kind {number:02d}", color="#3366cc")
+            open_incident(
+                s,
+                page,
+                name=f"Typed incident {number:02d}",
+                actor=ACTOR,
+                incident_type_id=kind.id,
+                deliver_notifications=False,
+            )
+        s.commit()
+
+
+def test_the_list_costs_the_same_statements_for_3_incidents_as_for_12(staff_client, org_a, org_b, connection):
+    url = f"{base(org_a)}/"
+    add_typed_incidents(org_a, 3)
+    staff_client.get(url)
+    few = count_statements(connection, lambda: staff_client.get(url))
+    add_typed_incidents(org_a, 9, first=3)
+    many = count_statements(connection, lambda: staff_client.get(url))
+    listing = staff_client.get(url).get_data(as_text=True)
+    assert listing.count(">Typed incident ") == 12 and "Kind 11" in listing
+    assert f"{org_b.name} outage" not in listing
+    assert few == many
+
+
+def incident_with_updates(org, count: int) -> str:
+    """An incident whose timeline holds `count` updates, each changing a component."""
+    with tenant_session(org.tenant_id) as s:
+        page = s.get(Page, org.page_id)
+        component = org.ids["component"]
+        incident = open_incident(
+            s,
+            page,
+            name=f"Flapping {count}",
+            actor=ACTOR,
+            components={component: ComponentStatus.MAJOR_OUTAGE},
+            deliver_notifications=False,
+        )
+        for number in range(1, count):
+            post_update(
+                s,
+                incident,
+                actor=ACTOR,
+                body=f"Step {number}",
+                components={
+                    component: ComponentStatus.PARTIAL_OUTAGE if number % 2 else ComponentStatus.MAJOR_OUTAGE
+                },
+                deliver_notifications=False,
+            )
+        s.commit()
+        return incident.id
+
+
+def test_the_incident_page_costs_the_same_statements_for_3_updates_as_for_12(staff_client, org_a, connection):
+    short, long = incident_with_updates(org_a, 3), incident_with_updates(org_a, 12)
+    staff_client.get(f"{base(org_a)}/{short}")
+    few = count_statements(connection, lambda: staff_client.get(f"{base(org_a)}/{short}"))
+    many = count_statements(connection, lambda: staff_client.get(f"{base(org_a)}/{long}"))
+    page = staff_client.get(f"{base(org_a)}/{long}").get_data(as_text=True)
+    assert len(re.findall(r'<p class="muted">[^<]*Acme REST: <span', page)) == 12 and "Step 11" in page
+    assert few == many
+
+
+def test_a_huge_page_number_shows_an_empty_page_not_an_error(staff_client, org_a):
+    response = staff_client.get(f"{base(org_a)}/?p=99999999999999999999")
+    assert response.status_code == 200 and "Page 100000" in response.get_data(as_text=True)
 
 
 def test_maintenance_windows_are_not_incidents_here_but_their_updates_can_be_edited(staff_client, org_a):

@@ -1,4 +1,4 @@
-"""Sign-in attempt limits: failures counted per account and per address; past the limit nothing is checked."""
+"""Sign-in: failures counted per account and per address, past the limit nothing checked; safe redirects."""
 
 from __future__ import annotations
 
@@ -120,3 +120,82 @@ def test_sign_in_keeps_working_when_the_counters_cannot_be_reached(admin_client,
     monkeypatch.setattr(ratelimit, "get_redis", Unreachable)
     assert _log_in(admin_client, org_a.owner_email, "wrong password").status_code == 200
     assert _log_in(admin_client, org_a.owner_email, org_a.owner_password).status_code == 302
+
+
+def test_an_attempt_is_counted_before_its_password_is_checked(
+    admin_client, org_a, redis_client, settings, monkeypatch
+):
+    """Parallel guesses cannot all pass a check made before any of them was counted."""
+    counted_at_check: list[tuple[int, int]] = []
+    verify = auth.verify_password
+
+    def counters() -> tuple[int, int]:
+        values = []
+        for name in ("login-account", "login-ip"):
+            [key] = redis_client.keys(f"{settings.RQ_QUEUE_PREFIX}:ratelimit:{name}:*")
+            values.append(int(redis_client.get(key)))
+        return values[0], values[1]
+
+    def spying(password_hash: str, password: str) -> bool:
+        counted_at_check.append(counters())
+        return verify(password_hash, password)
+
+    monkeypatch.setattr(auth, "verify_password", spying)
+    _log_in(admin_client, org_a.owner_email, "wrong password")
+    _log_in(admin_client, org_a.owner_email, "wrong password")
+    assert counted_at_check == [(1, 1), (2, 2)]
+    assert counters() == (2, 2)
+
+
+def test_only_failures_use_up_the_networks_attempts(admin_client, org_a, org_b, limits):
+    limits(LOGIN_ATTEMPTS_PER_IP=2)
+    for _ in range(3):
+        assert _log_in(admin_client, org_a.owner_email, org_a.owner_password, ATTACKER).status_code == 302
+    for _ in range(2):
+        assert _log_in(admin_client, "nobody@example.test", "wrong password", ATTACKER).status_code == 200
+    assert _log_in(admin_client, org_b.owner_email, org_b.owner_password, ATTACKER).status_code == 429
+
+
+def test_a_forgiven_attempt_never_goes_below_zero_and_keeps_the_window(redis_client, settings):
+    limit = ratelimit.Limit("forgive-test", attempts=3, window_seconds=600)
+    ratelimit.forgive(limit, "someone")
+    assert redis_client.keys(f"{settings.RQ_QUEUE_PREFIX}:ratelimit:forgive-test:*") == []
+    ratelimit.hit(limit, "someone")
+    ratelimit.hit(limit, "someone")
+    ratelimit.forgive(limit, "someone")
+    ratelimit.forgive(limit, "someone")
+    ratelimit.forgive(limit, "someone")
+    [key] = redis_client.keys(f"{settings.RQ_QUEUE_PREFIX}:ratelimit:forgive-test:*")
+    assert int(redis_client.get(key)) == 0 and 0 < redis_client.ttl(key) <= 600
+    assert [ratelimit.hit(limit, "someone") for _ in range(4)] == [1, 2, 3, 4]
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        pytest.param({"next": "/\t/evil.example"}, id="tab"),
+        pytest.param("next=/%09/evil.example", id="encoded-tab"),
+        pytest.param("next=/%0a/evil.example", id="encoded-newline"),
+        pytest.param({"next": "//evil.example"}, id="scheme-relative"),
+        pytest.param({"next": "https://evil.example/"}, id="absolute"),
+        pytest.param({"next": "/\\evil.example"}, id="backslash"),
+    ],
+)
+def test_sign_in_never_redirects_to_another_site(admin_client, org_a, query):
+    token = csrf_token(admin_client.get("/login").get_data(as_text=True))
+    response = admin_client.post(
+        "/login",
+        query_string=query,
+        data={"email": org_a.owner_email, "password": org_a.owner_password, "csrf_token": token},
+    )
+    assert response.status_code == 302 and response.headers["Location"] == "/orgs"
+
+
+def test_sign_in_returns_to_a_page_of_this_site(admin_client, org_a):
+    token = csrf_token(admin_client.get("/login").get_data(as_text=True))
+    response = admin_client.post(
+        "/login",
+        query_string={"next": f"/t/{org_a.slug}/team/?q=ed"},
+        data={"email": org_a.owner_email, "password": org_a.owner_password, "csrf_token": token},
+    )
+    assert response.headers["Location"] == f"/t/{org_a.slug}/team/?q=ed"

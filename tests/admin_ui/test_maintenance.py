@@ -19,6 +19,7 @@ from tenants.pages.models import Page
 from tenants.subscribers.models import EventKind, NotificationEvent
 from tests.conftest import fingerprint, post_form
 from tests.factories import ACTOR
+from tests.public_site.test_snapshot import count_statements
 
 FIXED_NOW = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
 
@@ -306,6 +307,37 @@ def test_saving_the_edit_form_untouched_does_not_reschedule(staff_client, org_a)
         assert EventKind.MAINTENANCE_RESCHEDULED not in kinds
 
 
+def test_renaming_a_window_in_the_repeated_autumn_hour_keeps_its_time(clock, staff_client, org_a):
+    # 01:30 UTC on Oct 31, 2027 is the second 02:30 in Paris (after the clocks go back).
+    set_zone(org_a, "Europe/Paris")
+    window_id = org_a.ids["maintenance"]
+    starts, ends = datetime(2027, 10, 31, 1, 30, tzinfo=UTC), datetime(2027, 10, 31, 3, 0, tzinfo=UTC)
+    with tenant_session(org_a.tenant_id) as s:
+        window = s.get(Incident, window_id)
+        window.scheduled_for, window.scheduled_until = starts, ends
+        s.commit()
+    form = staff_client.get(f"{base(org_a)}/{window_id}/edit").get_data(as_text=True)
+    values = dict(
+        re.findall(r'name="(scheduled_for|scheduled_until)" type="datetime-local" value="([^"]+)"', form)
+    )
+    assert values == {"scheduled_for": "2027-10-31T02:30", "scheduled_until": "2027-10-31T04:00"}
+    assert "Oct 31, 2027 01:30 UTC" in form
+    response = post_form(
+        staff_client,
+        f"{base(org_a)}/{window_id}",
+        {"name": "Acme upgrade, renamed", "components": [org_a.ids["component_web"]], **values},
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    saved = stored(org_a, window_id)
+    assert saved.name == "Acme upgrade, renamed"
+    assert (saved.scheduled_for, saved.scheduled_until) == (starts, ends)
+    with tenant_session(org_a.tenant_id) as s:
+        kinds = s.scalars(
+            select(NotificationEvent.kind).where(NotificationEvent.incident_id == window_id)
+        ).all()
+        assert EventKind.MAINTENANCE_RESCHEDULED not in kinds
+
+
 def test_bad_input_on_the_edit_form_changes_nothing(staff_client, org_a, org_b):
     window_id = org_a.ids["maintenance"]
     for data, field in (
@@ -399,6 +431,43 @@ def test_the_list_shows_in_progress_upcoming_and_past_with_search_and_paging(sta
     found = staff_client.get(f"{base(org_a)}/?q=window 07").get_data(as_text=True)
     assert "Old window 07" in found and "Old window 08" not in found and "Acme upgrade" not in found
     assert 'type="search"' in found
+
+
+def add_windows(org, count: int) -> None:
+    with tenant_session(org.tenant_id) as s:
+        page = s.get(Page, org.page_id)
+        start = utcnow() + timedelta(days=10)
+        for n in range(count):
+            schedule_window(
+                s,
+                page,
+                name=f"Many window {n:02d}",
+                actor=ACTOR,
+                scheduled_for=start + timedelta(hours=n),
+                scheduled_until=start + timedelta(hours=n, minutes=30),
+                component_ids=[org.ids["component"], org.ids["component_web"]],
+                deliver_notifications=False,
+            )
+        s.commit()
+
+
+def test_the_list_costs_the_same_statements_for_3_windows_as_for_12(staff_client, org_a, org_b, connection):
+    url = f"{base(org_a)}/"
+    add_windows(org_a, 3)
+    staff_client.get(url)
+    few = count_statements(connection, lambda: staff_client.get(url))
+    add_windows(org_a, 9)
+    many = count_statements(connection, lambda: staff_client.get(url))
+    listing = staff_client.get(url).get_data(as_text=True)
+    both = listing.count("Acme REST, Acme Web") + listing.count("Acme Web, Acme REST")
+    assert listing.count(">Many window ") == 12 and both == 12
+    assert f"{org_b.name} upgrade" not in listing
+    assert few == many
+
+
+def test_a_huge_page_number_shows_an_empty_page_not_an_error(staff_client, org_a):
+    response = staff_client.get(f"{base(org_a)}/?p=99999999999999999999")
+    assert response.status_code == 200 and "No past maintenance." in response.get_data(as_text=True)
 
 
 def test_an_incident_is_not_found_under_maintenance(staff_client, org_a):

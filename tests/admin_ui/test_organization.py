@@ -73,6 +73,17 @@ def test_a_blank_name_is_marked_and_changes_nothing(staff_client, org_a):
     assert fingerprint(org_a.tenant_id) == before
 
 
+def test_a_name_with_a_line_break_is_marked_and_changes_nothing(staff_client, org_a, org_b):
+    # The name goes into mail subjects: a line break there would start a header of its own.
+    before, before_b = fingerprint(org_a.tenant_id), fingerprint(org_b.tenant_id)
+    for name in ("Acme\r\nBcc: everyone@example.test", "Acme\nCorp", "Acme\rCorp"):
+        response = _post(staff_client, f"{_settings(org_a)}/", {"name": name})
+        page = response.get_data(as_text=True)
+        assert response.status_code == 200 and "Organization name must be on one line." in page
+        assert 'class="field invalid"' in page and 'aria-describedby="name-error"' in page
+    assert fingerprint(org_a.tenant_id) == before and fingerprint(org_b.tenant_id) == before_b
+
+
 def test_an_editor_cannot_rename(client_as, org_a):
     editor = client_as("editor")
     before = fingerprint(org_a.tenant_id)

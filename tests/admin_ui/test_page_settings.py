@@ -16,6 +16,7 @@ from status_platform.tenancy.models import PageRoute, Tenant
 from tenants.audit.models import AuditEvent
 from tenants.components.models import Component
 from tenants.components.services import create_component
+from tenants.pages import services
 from tenants.pages.models import Page
 from tenants.pages.schemas import BOOLEAN_SETTINGS
 from tenants.pages.services import create_page
@@ -213,6 +214,21 @@ def test_bad_settings_are_refused_with_the_field_marked_and_nothing_changed(
     assert field_is_marked(html, field, message), (
         html.split('class="error"')[1][:300] if 'class="error"' in html else html
     )
+    assert fingerprint(org_a.tenant_id) == before
+
+
+def test_an_address_taken_at_the_same_moment_is_refused_on_the_address_field(
+    staff_client, org_a, org_b, monkeypatch
+):
+    # As if Globex's address committed after this request looked: only the database can refuse it now.
+    monkeypatch.setattr(services, "slug_is_taken", lambda *args, **kwargs: False)
+    before = fingerprint(org_a.tenant_id)
+    form = current_form(org_a) | {"name": "Acme renamed", "slug": "Globex"}
+    response = post_form(staff_client, settings_url(org_a), form)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert field_is_marked(html, "slug", "The address &#39;globex&#39; is already taken by another page.")
+    assert 'value="Acme renamed"' in html
     assert fingerprint(org_a.tenant_id) == before
 
 

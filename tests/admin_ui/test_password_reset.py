@@ -9,6 +9,7 @@ import pytest
 from itsdangerous.timed import TimestampSigner
 from sqlalchemy import select
 
+from admin_ui import auth
 from status_platform.db.session import platform_session
 from status_platform.identity.models import User
 from tests.conftest import PLATFORM_HOST, PlatformHostClient, csrf_token, fingerprint, log_in
@@ -244,6 +245,38 @@ def test_wrong_current_passwords_count_towards_the_accounts_limit(staff_client, 
         },
     )
     assert response.status_code == 429 and "Too many attempts" in response.get_data(as_text=True)
+
+
+def test_a_current_password_is_counted_before_it_is_checked(
+    staff_client, org_a, redis_client, settings, monkeypatch
+):
+    seen: list[int] = []
+    verify = auth.verify_password
+
+    def spying(password_hash: str, password: str) -> bool:
+        [key] = redis_client.keys(f"{settings.RQ_QUEUE_PREFIX}:ratelimit:login-account:*")
+        seen.append(int(redis_client.get(key)))
+        return verify(password_hash, password)
+
+    monkeypatch.setattr(auth, "verify_password", spying)
+    for _ in range(2):
+        _post(
+            staff_client, "/account", {"form": "password", "current_password": "guess", "new_password": "x"}
+        )
+    assert seen == [1, 2]
+    response = _post(
+        staff_client,
+        "/account",
+        {
+            "form": "password",
+            "current_password": org_a.owner_password,
+            "new_password": NEW_PASSWORD,
+            "confirm_password": NEW_PASSWORD,
+        },
+    )
+    assert response.status_code == 302 and seen == [1, 2, 3]
+    # The right password started the account's count afresh.
+    assert redis_client.keys(f"{settings.RQ_QUEUE_PREFIX}:ratelimit:login-account:*") == []
 
 
 def test_the_account_page_changes_the_name(staff_client, org_a):

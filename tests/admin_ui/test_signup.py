@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from sqlalchemy import func, select
 
@@ -11,8 +13,10 @@ from status_platform.identity.models import User
 from status_platform.ratelimit import Limit
 from status_platform.tenancy.models import Membership, PageRoute, Role, Tenant
 from tenants.incidents.models import IncidentType
+from tenants.organizations import services as organizations
 from tenants.pages.models import Page
-from tests.conftest import csrf_token, fingerprint
+from tests.conftest import PlatformHostClient, csrf_token, fingerprint, log_in
+from tests.factories import PASSWORD
 
 GOOD = {
     "name": "Initech Systems",
@@ -79,6 +83,13 @@ def test_the_page_name_defaults_to_the_company_name(admin_client, org_a):
 BAD = [
     pytest.param({"name": ""}, "name", "is required", id="empty-company"),
     pytest.param({"name": "!!!"}, "name", "at least one letter or digit", id="company-without-letters"),
+    # The name goes into mail subjects: a line break there would start a header of its own.
+    pytest.param(
+        {"name": "Initech\r\nBcc: everyone@example.test"},
+        "name",
+        "must be on one line",
+        id="company-line-break",
+    ),
     pytest.param({"page_slug": "Not a slug!"}, "page_slug", "lowercase letters", id="bad-page-address"),
     pytest.param({"page_slug": ""}, "page_slug", "is required", id="empty-page-address"),
     pytest.param({"page_slug": "admin"}, "page_slug", "reserved", id="reserved-page-address"),
@@ -94,9 +105,19 @@ BAD = [
             "owner_password": "not their password 1",
             "confirm_password": "not their password 1",
         },
-        "owner_password",
-        "different password",
-        id="existing-account-other-password",
+        "owner_email",
+        "There is already an account for this address. Sign in first",
+        id="existing-account-wrong-password",
+    ),
+    pytest.param(
+        {
+            "owner_email": "Owner@Acme.test",
+            "owner_password": PASSWORD,
+            "confirm_password": PASSWORD,
+        },
+        "owner_email",
+        "There is already an account for this address. Sign in first",
+        id="existing-account-right-password",
     ),
 ]
 
@@ -174,3 +195,102 @@ def test_the_signup_form_needs_its_csrf_token(admin_client, org_a):
     counts = _counts()
     assert admin_client.post("/signup", data=GOOD).status_code == 400
     assert _counts() == counts
+
+
+def _new_client(admin_app):
+    return PlatformHostClient(admin_app, admin_app.response_class, use_cookies=True)
+
+
+@pytest.fixture
+def limits(admin_app, monkeypatch):
+    """Change the app's sign-in limits for one test."""
+
+    def change(**values: int) -> None:
+        settings = dataclasses.replace(admin_app.config["SETTINGS"], **values)
+        monkeypatch.setitem(admin_app.config, "SETTINGS", settings)
+
+    return change
+
+
+def test_someone_elses_account_is_refused_without_checking_its_password(
+    admin_client, org_a, org_b, monkeypatch
+):
+    def must_not_be_called(*_args: object) -> bool:
+        raise AssertionError("the password was checked")
+
+    monkeypatch.setattr(organizations, "verify_password", must_not_be_called)
+    before, counts = fingerprint(org_a.tenant_id), _counts()
+    response = _sign_up(
+        admin_client,
+        owner_email=org_a.owner_email,
+        owner_password=org_a.owner_password,
+        confirm_password=org_a.owner_password,
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert 'aria-describedby="owner_email-error"' in page and "There is already an account" in page
+    assert 'href="/login?next=/signup">Sign in to that account</a>' in page
+    assert _counts() == counts and fingerprint(org_a.tenant_id) == before
+    assert admin_client.get(f"/t/{org_a.slug}/team/").status_code == 302
+
+
+def test_a_signed_in_user_cannot_sign_up_with_another_persons_account(staff_client, org_a, org_b):
+    before_b, counts = fingerprint(org_b.tenant_id), _counts()
+    response = _sign_up(
+        staff_client,
+        owner_email=org_b.owner_email,
+        owner_password=org_b.owner_password,
+        confirm_password=org_b.owner_password,
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and "There is already an account for this address" in page
+    assert 'aria-describedby="owner_email-error"' in page
+    assert _counts() == counts and fingerprint(org_b.tenant_id) == before_b
+    # Still the owner of A, and nobody else.
+    assert staff_client.get(f"/t/{org_a.slug}/team/").status_code == 200
+    assert staff_client.get(f"/t/{org_b.slug}/team/").status_code == 404
+
+
+def test_a_wrong_password_of_the_signed_in_user_counts_against_their_sign_in_limit(
+    staff_client, admin_app, org_a, org_b, limits
+):
+    limits(LOGIN_ATTEMPTS_PER_ACCOUNT=3)
+    wrong = {"owner_email": org_a.owner_email, "owner_password": "a guess", "confirm_password": "a guess"}
+    before, counts = fingerprint(org_a.tenant_id), _counts()
+    for _ in range(2):
+        response = _sign_up(staff_client, **wrong)
+        page = response.get_data(as_text=True)
+        assert response.status_code == 200 and "That is not your current password." in page
+        assert 'aria-describedby="owner_password-error"' in page
+    # The sign-in form shares the count: one more failure there, and the account is locked.
+    assert log_in(_new_client(admin_app), org_a.owner_email, "another guess").status_code == 200
+    right = {
+        "owner_email": org_a.owner_email,
+        "owner_password": org_a.owner_password,
+        "confirm_password": org_a.owner_password,
+    }
+    response = _sign_up(staff_client, **right)
+    assert response.status_code == 429 and response.headers["Retry-After"]
+    assert "Too many sign-in attempts for this account." in response.get_data(as_text=True)
+    assert _counts() == counts and fingerprint(org_a.tenant_id) == before
+    assert log_in(_new_client(admin_app), org_a.owner_email, org_a.owner_password).status_code == 429
+    # Another account is not held back.
+    assert log_in(_new_client(admin_app), org_b.owner_email, org_b.owner_password).status_code == 302
+
+
+def test_the_right_password_of_the_signed_in_user_starts_their_count_afresh(
+    staff_client, admin_app, org_a, limits
+):
+    limits(LOGIN_ATTEMPTS_PER_ACCOUNT=2)
+    _sign_up(
+        staff_client, owner_email=org_a.owner_email, owner_password="x guess", confirm_password="x guess"
+    )
+    right = {
+        "owner_email": org_a.owner_email,
+        "owner_password": org_a.owner_password,
+        "confirm_password": org_a.owner_password,
+    }
+    assert _sign_up(staff_client, **right).status_code == 302
+    for _ in range(2):
+        assert log_in(_new_client(admin_app), org_a.owner_email, "wrong password").status_code == 200
+    assert log_in(_new_client(admin_app), org_a.owner_email, org_a.owner_password).status_code == 429

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
+from admin_ui import auth
 from status_platform.db.session import platform_session, tenant_session
 from status_platform.identity.models import User
 from status_platform.tenancy.models import Invitation, Membership, Role, Tenant
@@ -199,6 +200,57 @@ def test_resending_an_invitation_mails_a_fresh_link(staff_client, admin_app, org
     assert _new_client(admin_app).get(_invite_link(message)).status_code == 200
     with platform_session() as s:
         assert s.get(Invitation, org_a.ids["invitation"]).expires_at > utcnow() + timedelta(days=6)
+
+
+def test_after_a_resend_only_the_newest_link_works(staff_client, admin_app, org_a, org_b, mail, run_jobs):
+    _plan(org_a, "business")
+    _post(staff_client, f"{_team(org_a)}/invitations", {"email": "twice@example.test", "role": "editor"})
+    run_jobs()
+    first = _invite_link(mail.messages[0])
+    with platform_session() as s:
+        invitation = s.scalars(select(Invitation).where(Invitation.email == "twice@example.test")).one()
+    assert _post(staff_client, f"{_team(org_a)}/invitations/{invitation.id}/resend").status_code == 302
+    run_jobs()
+    second = _invite_link(mail.messages[1])
+    assert first != second
+    browser = _new_client(admin_app)
+    old = browser.get(first)
+    assert old.status_code == 400 and "use the link of the newest email" in old.get_data(as_text=True)
+    before = fingerprint(org_a.tenant_id)
+    joined = _post(browser, first, {"password": "the new password", "confirm_password": "the new password"})
+    assert joined.status_code == 400 and fingerprint(org_a.tenant_id) == before
+    assert browser.get(second).status_code == 200
+    response = _post(
+        browser, second, {"password": "the new password", "confirm_password": "the new password"}
+    )
+    assert response.status_code == 302 and _roles(org_a)["twice@example.test"] is Role.EDITOR
+
+
+def test_an_invitation_gone_while_it_is_accepted_is_no_longer_valid(admin_client, org_a, monkeypatch):
+    invited = f"invited@{org_a.slug}.test"
+    with platform_session() as s:
+        link = f"/invite/{invitation_token(s.get(Invitation, org_a.ids['invitation']))}"
+    page = admin_client.get(link)
+    assert page.status_code == 200
+    rebind = auth.rebind_request_session
+
+    def rebind_as_the_invitation_goes(tenant_id: str):
+        # Between the link's check and the acceptance, the invitation is deleted elsewhere.
+        session = rebind(tenant_id)
+        with platform_session() as s:
+            s.delete(s.get(Invitation, org_a.ids["invitation"]))
+            s.commit()
+        return session
+
+    monkeypatch.setattr(auth, "rebind_request_session", rebind_as_the_invitation_goes)
+    response = _post(admin_client, link, {"password": "long enough pw", "confirm_password": "long enough pw"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "This invitation cannot be used" in page and "This invitation is no longer valid." in page
+    assert _member_of(org_a, invited) is None
+    with platform_session() as s:
+        assert s.scalar(select(User).where(User.email == invited)) is None
+    assert admin_client.get(f"{_team(org_a)}/").status_code == 302
 
 
 def test_an_expired_invitation_is_refused(admin_client, org_a):

@@ -8,7 +8,11 @@ from sqlalchemy import select
 from status_platform.db.session import tenant_session
 from tenants.components.models import ComponentStatus
 from tenants.incidents.models import IncidentKind, IncidentStatus, Template
+from tenants.incidents.services import create_template
+from tenants.pages.models import Page
 from tests.conftest import fingerprint, post_form
+from tests.factories import ACTOR
+from tests.public_site.test_snapshot import count_statements
 
 
 def base(org) -> str:
@@ -125,6 +129,43 @@ def test_the_list_searches_names_and_titles(staff_client, org_a):
     post_form(staff_client, f"{base(org_a)}/", template_form(org_a))
     found = staff_client.get(f"{base(org_a)}/?q=failover").get_data(as_text=True)
     assert "Database failover" in found and f"{org_a.name} template" not in found
+
+
+def add_templates(org, count: int, first: int = 0) -> None:
+    with tenant_session(org.tenant_id) as s:
+        page = s.get(Page, org.page_id)
+        for number in range(first, first + count):
+            create_template(
+                s,
+                page,
+                actor=ACTOR,
+                name=f"Prepared {number:02d}",
+                title=f"Prepared message {number:02d}",
+                components={
+                    org.ids["component"]: ComponentStatus.MAJOR_OUTAGE,
+                    org.ids["component_web"]: None,
+                },
+            )
+        s.commit()
+
+
+def test_the_list_costs_the_same_statements_for_3_templates_as_for_12(staff_client, org_a, org_b, connection):
+    url = f"{base(org_a)}/"
+    add_templates(org_a, 3)
+    staff_client.get(url)
+    few = count_statements(connection, lambda: staff_client.get(url))
+    add_templates(org_a, 9, first=3)
+    many = count_statements(connection, lambda: staff_client.get(url))
+    listing = staff_client.get(url).get_data(as_text=True)
+    assert listing.count("<td>Prepared message ") == 12 and listing.count("<td>2</td>") == 12
+    assert f"{org_b.name} template" not in listing
+    assert few == many
+
+
+def test_a_huge_page_number_shows_an_empty_page_not_an_error(staff_client, org_a):
+    response = staff_client.get(f"{base(org_a)}/?p=99999999999999999999")
+    assert response.status_code == 200
+    assert "Page 100000 is past the last template." in response.get_data(as_text=True)
 
 
 @pytest.mark.parametrize(

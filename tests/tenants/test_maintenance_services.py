@@ -15,7 +15,7 @@ from status_platform.timeutil import utcnow
 from tenants.audit.models import AuditEvent
 from tenants.components.models import Component, ComponentStatus
 from tenants.incidents.models import Incident, IncidentStatus
-from tenants.maintenance import services
+from tenants.maintenance import queries, services
 from tenants.pages.models import Page
 from tenants.subscribers.models import EventKind, NotificationEvent
 from tests.factories import ACTOR
@@ -353,11 +353,11 @@ def test_lists_hold_only_the_organizations_windows_in_their_sections(org_a, org_
         services.start_window(s, running, actor=EDITOR)
         done = new_window(s, org_a, name="Done")
         services.cancel_window(s, done, actor=EDITOR)
-        listed = services.list_windows(s, org_a.page_id)
+        listed = queries.list_windows(s, org_a.page_id)
         assert [w.name for w in listed.in_progress] == ["Running"]
         assert [w.name for w in listed.upcoming] == ["Acme upgrade"]
         assert [w.name for w in listed.past] == ["Done"] and not listed.has_more_past
-        assert [w.name for w in services.list_windows(s, org_a.page_id, search="UPGR").upcoming] == [
+        assert [w.name for w in queries.list_windows(s, org_a.page_id, search="UPGR").upcoming] == [
             "Acme upgrade"
         ]
-        assert services.list_windows(s, org_b.page_id).upcoming == []
+        assert queries.list_windows(s, org_b.page_id).upcoming == []

@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import select
 
 from status_platform.db.session import tenant_session
-from status_platform.errors import Conflict, PermissionDenied, ValidationError
+from status_platform.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from status_platform.identity.actor import Actor
 from status_platform.tenancy.models import PageRoute, Role
 from tenants.audit.models import AuditEvent
-from tenants.pages import schemas
+from tenants.pages import domains, schemas, services
 from tenants.pages.models import Page, PageVisibility
 from tenants.pages.services import delete_page, set_page_logo, update_page_settings
 from tests.factories import ACTOR
@@ -258,6 +258,23 @@ def test_custom_domains_that_cannot_be_a_customers_are_refused(raw, message):
     with pytest.raises(ValidationError, match=message) as raised:
         schemas.clean_custom_domain(raw, pages_domain="pages.test", platform_host="platform.test")
     assert raised.value.field == "domain"
+
+
+def test_a_page_without_a_route_is_not_found_the_same_way_by_settings_and_domains(org_a, org_b, settings):
+    assert domains.route_of is services.route_of
+    with tenant_session(org_a.tenant_id) as s:
+        page = s.get(Page, org_a.page_id)
+        s.delete(s.get(PageRoute, org_a.page_id))
+        s.flush()
+        for write in (
+            lambda: update_page_settings(s, page, actor=ADMIN, name="Acme 2"),
+            lambda: domains.verify_custom_domain(s, page, actor=ADMIN, settings=settings),
+            lambda: domains.remove_custom_domain(s, page, actor=ADMIN),
+        ):
+            with pytest.raises(NotFound, match="This page has no address any more."):
+                write()
+    with tenant_session(org_b.tenant_id) as s:
+        assert services.route_of(s, s.get(Page, org_b.page_id)).slug == "globex"
 
 
 # --- deletion ----------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from status_platform.identity.actor import Actor
 from status_platform.identity.models import User
 from status_platform.tenancy.models import Invitation, Membership, Plan, Role, Tenant
 from tenants.audit.models import AuditEvent
-from tenants.team import services
+from tenants.team import queries, services
 from tests.conftest import add_member
 
 
@@ -101,7 +101,7 @@ def test_the_plans_seats_count_members_and_pending_invitations(org_a):
     with tenant_session(org_a.tenant_id) as s:
         tenant = s.get(Tenant, org_a.tenant_id)
         owner = _actor(s, org_a, org_a.owner_email)
-        assert services.seats_used(s, tenant.id) == 2
+        assert queries.seats_used(s, tenant.id) == 2
         services.invite_member(s, tenant, email="three@example.test", role="viewer", actor=owner)
         with pytest.raises(ValidationError, match="Free plan includes 3 team members"):
             services.invite_member(s, tenant, email="four@example.test", role="viewer", actor=owner)
@@ -195,7 +195,79 @@ def test_invitations_are_accepted_only_through_their_own_organization(org_a, org
 
 def test_the_team_lists_only_its_own_people(org_a, org_b):
     with tenant_session(org_a.tenant_id) as s:
-        members, more = services.list_members(s, org_a.tenant_id)
-        invitations, _ = services.list_invitations(s, org_a.tenant_id)
+        members, more = queries.list_members(s, org_a.tenant_id)
+        invitations, _ = queries.list_invitations(s, org_a.tenant_id)
     assert [user.email for _, user in members] == [org_a.owner_email] and more is False
     assert [invitation.email for invitation in invitations] == [f"invited@{org_a.slug}.test"]
+
+
+def test_a_resend_makes_the_links_mailed_before_stop_working(org_a):
+    with tenant_session(org_a.tenant_id) as s:
+        invitation = s.get(Invitation, org_a.ids["invitation"])
+        owner = _actor(s, org_a, org_a.owner_email)
+        first = services.invitation_token(invitation)
+        services.resend_invitation(s, invitation, actor=owner)
+        second = services.invitation_token(invitation)
+        with pytest.raises(NotFound, match="sent again since this link was mailed"):
+            services.invitation_from_token(s, first)
+        assert services.invitation_from_token(s, second) is invitation
+        services.resend_invitation(s, invitation, actor=owner)
+        with pytest.raises(NotFound, match="sent again"):
+            services.invitation_from_token(s, second)
+
+
+def _invitation_of(s, org) -> Invitation:
+    return s.get(Invitation, org.ids["invitation"])
+
+
+WRITES_ON_ANOTHER_ORGANIZATION = [
+    pytest.param(
+        lambda s, b, actor: services.resend_invitation(s, _invitation_of(s, b), actor=actor), id="resend"
+    ),
+    pytest.param(
+        lambda s, b, actor: services.revoke_invitation(s, _invitation_of(s, b), actor=actor), id="revoke"
+    ),
+    pytest.param(
+        lambda s, b, actor: services.change_role(s, _membership(s, b, b.owner_email), "viewer", actor=actor),
+        id="change-role",
+    ),
+    pytest.param(
+        lambda s, b, actor: services.remove_member(s, _membership(s, b, b.owner_email), actor=actor),
+        id="remove",
+    ),
+    pytest.param(
+        lambda s, b, actor: services.invite_member(
+            s, s.get(Tenant, b.tenant_id), email="x@example.test", role="viewer", actor=actor
+        ),
+        id="invite",
+    ),
+    pytest.param(
+        lambda s, b, actor: services.leave_organization(s, s.get(Tenant, b.tenant_id), actor=actor),
+        id="leave",
+    ),
+    pytest.param(
+        lambda s, b, actor: services.transfer_ownership(
+            s, s.get(Tenant, b.tenant_id), _membership(s, b, b.owner_email), actor=actor
+        ),
+        id="transfer",
+    ),
+]
+
+
+@pytest.mark.parametrize("write", WRITES_ON_ANOTHER_ORGANIZATION)
+def test_writes_refuse_the_objects_of_another_organization(org_a, org_b, write):
+    """Bound to organization A, an owner of A touches B's rows by id: refused, nothing changes."""
+    with tenant_session(org_a.tenant_id) as s:
+        owner_a = _actor(s, org_a, org_a.owner_email)
+        invitation_b = _invitation_of(s, org_b)
+        state = (
+            invitation_b.expires_at,
+            invitation_b.revoked_at,
+            _membership(s, org_b, org_b.owner_email).role,
+        )
+        with pytest.raises(NotFound, match="not part of this organization"):
+            write(s, org_b, owner_a)
+        assert not s.new and not s.dirty and not s.deleted
+        assert (invitation_b.expires_at, invitation_b.revoked_at) == state[:2]
+        assert _membership(s, org_b, org_b.owner_email).role is state[2]
+        assert _events(s, "invitation.resent") == [] and _events(s, "member.removed") == []
