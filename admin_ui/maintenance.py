@@ -110,6 +110,18 @@ def _maintenance_templates() -> list[Template]:
     )
 
 
+def _chosen_template() -> Template | None:
+    """The page's maintenance template named by ?template= (a foreign or unknown one is said so)."""
+    template_id = request.args.get("template", "").strip()
+    if not template_id:
+        return None
+    template = db.get(Template, template_id)
+    if template is None or template.page_id != g.page.id or template.kind is not IncidentKind.MAINTENANCE:
+        flash("That template is not one of this page's maintenance templates.", "error")
+        return None
+    return template
+
+
 def _reschedulable(window: Incident) -> bool:
     return window.cancelled_at is None and window.status in (IncidentStatus.SCHEDULED, *queries.ACTIVE)
 
@@ -162,19 +174,15 @@ def new() -> str:
     values: dict[str, Any] = {"name": "", "body": "", "scheduled_for": "", "scheduled_until": ""}
     values.update({name: True for name in SCHEDULE_FLAGS})
     values["components"] = set()
-    template_id = request.args.get("template", "").strip()
-    if template_id:
-        template = db.get(Template, template_id)
-        if template is None or template.page_id != g.page.id or template.kind is not IncidentKind.MAINTENANCE:
-            flash("That template is not one of this page's maintenance templates.", "error")
-        else:
-            values.update(
-                name=template.title,
-                body=template.body,
-                components={link.component_id for link in template.components},
-                deliver_notifications=template.should_send_notifications,
-                template_id=template.id,
-            )
+    template = _chosen_template()
+    if template is not None:
+        values.update(
+            name=template.title,
+            body=template.body,
+            components={link.component_id for link in template.components},
+            deliver_notifications=template.should_send_notifications,
+            template_id=template.id,
+        )
     return _render_form(None, values)
 
 
@@ -214,9 +222,18 @@ def _render_show(
     *,
     errors: dict[str, str] | None = None,
     cancel_errors: dict[str, str] | None = None,
+    template: Template | None = None,
 ) -> str:
     posted = request.method == "POST"
     statuses = next_statuses(window.status) if window.cancelled_at is None else [window.status]
+    status = text("status", window.status.value) if posted else window.status.value
+    body = text("body") if posted and errors else ""
+    notify = flag("deliver_notifications", True) if posted else True
+    if template is not None and not posted:
+        # A template fills the update in: its words, and its status when that is a next step.
+        body, notify = template.body, template.should_send_notifications
+        if template.update_status in statuses:
+            status = template.update_status.value
     return render_template(
         "admin/maintenance/show.html",
         window=window,
@@ -226,11 +243,9 @@ def _render_show(
             (status.value, status.label + (" (no change)" if status is window.status else ""))
             for status in statuses
         ],
-        values={
-            "status": text("status", window.status.value) if posted else window.status.value,
-            "body": text("body") if posted and errors else "",
-            "deliver_notifications": flag("deliver_notifications", True) if posted else True,
-        },
+        values={"status": status, "body": body, "deliver_notifications": notify},
+        templates=_maintenance_templates() if window.cancelled_at is None else [],
+        template=template,
         errors=errors or {},
         cancel_errors=cancel_errors or {},
         cancellable=window.cancelled_at is None and window.status is IncidentStatus.SCHEDULED,
@@ -239,7 +254,8 @@ def _render_show(
 
 @bp.get("/<incident_id>")
 def show(incident_id: str) -> str:
-    return _render_show(_window(incident_id))
+    window = _window(incident_id)
+    return _render_show(window, template=_chosen_template())
 
 
 @bp.post("/<incident_id>/updates")

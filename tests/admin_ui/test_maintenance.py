@@ -518,3 +518,29 @@ def test_an_editor_may_schedule(client_as, org_a):
     editor = client_as("editor")
     window = schedule(editor, org_a, name="Editor's window")
     assert stored(org_a, window.id).name == "Editor's window"
+
+
+def test_a_maintenance_template_fills_the_update_form(staff_client, org_a, org_b):
+    with tenant_session(org_a.tenant_id) as s:
+        template = Template(
+            page_id=org_a.page_id,
+            kind=IncidentKind.MAINTENANCE,
+            name="Starting now",
+            title="Starting",
+            body="The work has **begun**.",
+            update_status=IncidentStatus.IN_PROGRESS,
+            should_send_notifications=False,
+        )
+        s.add(template)
+        s.commit()
+        template_id = template.id
+    window_id = org_a.ids["maintenance"]
+    page = staff_client.get(f"{base(org_a)}/{window_id}?template={template_id}").get_data(as_text=True)
+    assert ">The work has **begun**.</textarea>" in page
+    assert re.search(r'value="in_progress" checked', page)
+    assert re.search(r'name="deliver_notifications" value="1"(?! checked)', page)
+    assert "Filled in from the template Starting now" in page
+    foreign = staff_client.get(f"{base(org_a)}/{window_id}?template={org_b.ids['template']}")
+    html = foreign.get_data(as_text=True)
+    assert foreign.status_code == 200 and "not one of this page&#39;s maintenance templates" in html
+    assert "The work has" not in html
