@@ -10,6 +10,7 @@ from flask import g
 from sqlalchemy import select
 
 from admin_ui import (
+    api_keys,
     audit,
     components,
     dashboard,
@@ -26,7 +27,15 @@ from admin_ui.tenant import page_bp, tenant_bp
 from status_platform.db.session import db
 from tenants.pages.models import Page
 
-for child in (dashboard.bp, pages.bp, team.bp, incident_types.bp, audit.bp, organization.bp):
+for child in (
+    dashboard.bp,
+    pages.bp,
+    team.bp,
+    incident_types.bp,
+    audit.bp,
+    organization.bp,
+    api_keys.bp,
+):
     tenant_bp.register_blueprint(child)
 for child in (
     dashboard.page_bp,

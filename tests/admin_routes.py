@@ -21,6 +21,7 @@ OBJECT_PARAMS = {
     "type_id": "type",
     "member_id": "member",
     "invitation_id": "invitation",
+    "key_id": "api_key",
 }
 
 

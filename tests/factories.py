@@ -158,6 +158,7 @@ def make_organization(slug: str, name: str) -> Organization:
                 "type": incident_type.id,
                 "member": membership.id,
                 "invitation": invitation.id,
+                "api_key": key.api_key.id,
                 "maintenance": window.id,
                 "maintenance_update": window.updates[0].id,
                 "subscriber": subscriber.id,

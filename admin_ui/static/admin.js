@@ -36,6 +36,15 @@
     });
   });
 
+  // Copy buttons put a shown-once secret on the clipboard.
+  document.querySelectorAll("button[data-copy]").forEach(function (button) {
+    button.addEventListener("click", function () {
+      var source = document.getElementById(button.dataset.copy);
+      if (!source || !navigator.clipboard) return;
+      navigator.clipboard.writeText(source.textContent.trim()).then(function () { button.textContent = "Copied"; });
+    });
+  });
+
   // A template picker fills the form by reloading it with the template chosen.
   document.querySelectorAll("select[data-template-picker]").forEach(function (select) {
     select.addEventListener("change", function () { if (select.value) select.form.submit(); });

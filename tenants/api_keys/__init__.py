@@ -1,0 +1,1 @@
+"""Management API keys of an organization: made and revoked by its admins."""
