@@ -84,6 +84,7 @@ def test_the_log_pages_past_fifty_rows(staff_client, org_a):
         s.commit()
     first = staff_client.get(_log(org_a) + "?actor=bulk").get_data(as_text=True)
     assert "Bulk change 59" in first and "Bulk change 09" not in first and "Older →" in first
+    assert f'href="/t/{org_a.slug}/audit/?actor=bulk&amp;p=2">Older →</a>' in first
     second = staff_client.get(_log(org_a) + "?actor=bulk&p=2").get_data(as_text=True)
     assert "Bulk change 09" in second and "Bulk change 59" not in second and "← Newer" in second
 
