@@ -7,7 +7,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from admin_ui.forms import errors_of, flag, page_number, text
-from admin_ui.tenant import requires, role_at_least
+from admin_ui.tenant import requires, restrict_reads
 from status_platform.db.session import db
 from status_platform.errors import DomainError
 from status_platform.identity.permissions import PAGE_ADMINS
@@ -18,10 +18,7 @@ from tenants.pages.models import Page
 bp = Blueprint("api_keys", __name__, url_prefix="/api-keys")
 
 
-@bp.before_request
-def _admins_only() -> None:
-    if not role_at_least(PAGE_ADMINS):
-        abort(403, "API keys are managed by admins and owners.")
+restrict_reads(bp, PAGE_ADMINS, "API keys are managed by admins and owners.")
 
 
 def _index(errors: dict[str, str] | None = None, issued: object = None) -> str:

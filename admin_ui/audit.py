@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 
-from flask import Blueprint, abort, render_template, request
+from flask import Blueprint, render_template, request
 from sqlalchemy import select
 
 from admin_ui.forms import page_number
-from admin_ui.tenant import role_at_least
+from admin_ui.tenant import restrict_reads
 from status_platform.db.session import db
 from status_platform.errors import ValidationError
 from status_platform.identity.permissions import PAGE_ADMINS
@@ -18,10 +18,7 @@ from tenants.pages.models import Page
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
 
-@bp.before_request
-def _admins_only() -> None:
-    if not role_at_least(PAGE_ADMINS):
-        abort(403, "The audit log is for admins and owners.")
+restrict_reads(bp, PAGE_ADMINS, "The audit log is for admins and owners.")
 
 
 def _day(name: str) -> datetime | None:

@@ -6,7 +6,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from admin_ui.formatting import input_datetime
@@ -18,6 +17,7 @@ from status_platform.identity.permissions import STATUS_WRITERS
 from status_platform.text import render_markdown
 from status_platform.validation import clean_local_datetime
 from tenants.components.services import top_level_items
+from tenants.incidents import queries as incident_queries
 from tenants.incidents.models import Incident, IncidentKind, IncidentStatus, Template
 from tenants.maintenance import queries, services
 from tenants.maintenance.schemas import (
@@ -101,13 +101,7 @@ def _render_form(
 
 
 def _maintenance_templates() -> list[Template]:
-    return list(
-        db.scalars(
-            select(Template)
-            .where(Template.page_id == g.page.id, Template.kind == IncidentKind.MAINTENANCE)
-            .order_by(Template.name)
-        )
-    )
+    return incident_queries.templates_of(db, g.page.id, kind=IncidentKind.MAINTENANCE)[0]
 
 
 def _chosen_template() -> Template | None:

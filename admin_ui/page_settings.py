@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.wrappers import Response
 
+from admin_ui.dashboard import page_url
 from admin_ui.forms import errors_of, flag, text
 from admin_ui.tenant import requires
 from status_platform.db.session import db
@@ -58,18 +59,13 @@ def _route() -> PageRoute:
     return route
 
 
-def _public_url(route: PageRoute) -> str:
-    settings = current_app.config["SETTINGS"]
-    return str(settings.page_url(route.slug, route.custom_domain if route.has_verified_domain else None))
-
-
 def _settings_form(errors: dict[str, str] | None = None, *, with_values: bool = False) -> str:
     route = _route()
     return render_template(
         "admin/settings/edit.html",
         page=g.page,
         route=route,
-        public_url=_public_url(route),
+        public_url=page_url(route),
         values=request.form if with_values else None,
         errors=errors or {},
         visibility_options=VISIBILITY_OPTIONS,
@@ -106,7 +102,7 @@ def update() -> Response | str:
         flash("Nothing to save: the settings were already as shown.")
     elif "slug" in changed:
         flash(
-            f"Saved the settings of {page.name}. The page is now at {_public_url(_route())}; "
+            f"Saved the settings of {page.name}. The page is now at {page_url(_route())}; "
             "its old address no longer answers."
         )
     else:
@@ -163,7 +159,7 @@ def _domain_form(errors: dict[str, str] | None = None, *, with_values: bool = Fa
         records=domains.records_for(route, settings),
         claim_days=domains.CLAIM_CHECK_DAYS,
         plan=tenant.plan if tenant is not None else None,
-        public_url=_public_url(route),
+        public_url=page_url(route),
         subdomain_url=settings.page_url(route.slug),
         values=request.form if with_values else None,
         errors=errors or {},
@@ -212,7 +208,7 @@ def verify_domain() -> Response | str:
     db.commit()
     route = _route()
     if verified:
-        flash(f"Verified {route.custom_domain}: the page now answers at {_public_url(route)}.")
+        flash(f"Verified {route.custom_domain}: the page now answers at {page_url(route)}.")
     elif route.has_verified_domain:
         flash(
             f"Could not check {route.custom_domain} just now; it stays verified and the page still "
@@ -230,7 +226,7 @@ def remove_domain() -> Response:
     removed = domains.remove_custom_domain(db, g.page, actor=g.actor)
     db.commit()
     if removed:
-        flash(f"Removed {domain_name}; the page answers only at {_public_url(_route())} now.")
+        flash(f"Removed {domain_name}; the page answers only at {page_url(_route())} now.")
     else:
         flash("The page has no custom domain.")
     return redirect(url_for(".domain"))

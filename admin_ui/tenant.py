@@ -62,22 +62,23 @@ def _require_membership() -> Response | None:
         if request.method not in READS:
             abort(403)
         return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
-    row = db.execute(
-        select(Tenant, Membership)
+    ids = db.execute(
+        select(Tenant.id, Membership.id)
         .join(Membership, Membership.tenant_id == Tenant.id)
         .where(
             Tenant.slug == g.tenant_slug, Tenant.is_active.is_(True), Membership.user_id == current_user.id
         )
     ).first()
-    if row is None:
+    if ids is None:
         abort(404)
-    tenant, membership = row
     user_id, email = current_user.id, current_user.email
-    session = rebind_request_session(tenant.id)
-    # Reloaded in the tenant's session, so that views may change them and commit.
-    tenant, membership = session.get(Tenant, tenant.id), session.get(Membership, membership.id)
-    if tenant is None or membership is None:
-        abort(404)
+    session = rebind_request_session(ids[0])
+    # Loaded in the organization's own session, so that views may change them and commit.
+    tenant, membership = session.execute(
+        select(Tenant, Membership)
+        .join(Membership, Membership.tenant_id == Tenant.id)
+        .where(Tenant.id == ids[0], Membership.id == ids[1])
+    ).one()
     g.tenant, g.membership, g.user_id = tenant, membership, user_id
     g.actor = Actor(label=email, user_id=user_id, ip_address=request.remote_addr, role=membership.role)
     if request.method not in READS:
@@ -97,6 +98,15 @@ def role_at_least(role: Role) -> bool:
     """For templates: may the signed-in member make writes that need `role`?"""
     membership = g.get("membership")
     return membership is not None and membership.role.at_least(role)
+
+
+def restrict_reads(blueprint: Blueprint, role: Role, message: str) -> None:
+    """Every route of `blueprint`, its reads too, needs `role`: screens only some members may see."""
+
+    @blueprint.before_request
+    def _at_least_role() -> None:
+        if not role_at_least(role):
+            abort(403, message)
 
 
 @page_bp.url_value_preprocessor
