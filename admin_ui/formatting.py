@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from functools import cache
-from zoneinfo import ZoneInfo, available_timezones
+from zoneinfo import ZoneInfo
 
 from markupsafe import Markup, escape
+
+from status_platform.validation import known_time_zones
 
 
 def local_time(value: datetime | None, zone: str = "UTC") -> Markup:
@@ -44,7 +46,7 @@ def humanize(value: str) -> str:
 @cache
 def time_zones() -> list[str]:
     """IANA zone names for the time-zone pickers, sorted, without the legacy aliases."""
-    return sorted(z for z in available_timezones() if "/" in z and not z.startswith(("Etc/", "SystemV/")))
+    return sorted(z for z in known_time_zones() if "/" in z and not z.startswith(("Etc/", "SystemV/")))
 
 
 FILTERS = {

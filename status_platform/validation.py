@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from functools import cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from email_validator import EmailNotValidError, validate_email
@@ -98,9 +99,15 @@ def clean_color(value: object, *, field: str, label: str) -> str:
     return color.lower()
 
 
+@cache
+def known_time_zones() -> frozenset[str]:
+    """The IANA zone names of this system (read from disk once per process)."""
+    return frozenset(available_timezones())
+
+
 def clean_time_zone(value: object, *, field: str = "time_zone") -> str:
     name = "" if value is None else str(value).strip()
-    if name not in available_timezones() and name != "UTC":
+    if name not in known_time_zones() and name != "UTC":
         raise ValidationError(
             f"{name!r} is not a known time zone (use an IANA name like Europe/Paris).", field=field
         )
