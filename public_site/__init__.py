@@ -15,6 +15,7 @@ def create_app(settings: Settings, *, resolver: HostResolver | None = None) -> F
     from public_site.api_v2 import bp as api_bp
     from public_site.feeds import bp as feeds_bp
     from public_site.formatting import FILTERS
+    from public_site.subscriptions import bp as subscriptions_bp
     from public_site.views import bp as pages_bp
     from public_site.views import register_error_pages
     from public_site.widgets import bp as widgets_bp
@@ -22,7 +23,7 @@ def create_app(settings: Settings, *, resolver: HostResolver | None = None) -> F
     app = build_app(
         __name__,
         settings,
-        blueprints=[pages_bp, api_bp, feeds_bp, widgets_bp],
+        blueprints=[pages_bp, api_bp, feeds_bp, widgets_bp, subscriptions_bp],
         session_cookie_name="sp_page_session",
     )
     app.jinja_env.filters.update(FILTERS)

@@ -1,20 +1,89 @@
-"""Writes of subscribers."""
+"""Writes of subscribers: adding, double opt-in, unsubscribing, reactivating, choosing components.
+
+Every function works in the session's organization, calls `require_role` first (a visitor
+acting on their own subscription acts as the system), records an audit event, flushes and
+never commits. Confirmation mail and SMS are sent by jobs once the caller commits.
+"""
 
 from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
 
+import sqlalchemy as sa
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from status_platform.identity.actor import Actor
+from status_platform import ratelimit
+from status_platform.errors import Conflict, ValidationError
+from status_platform.identity.actor import SYSTEM, Actor
 from status_platform.identity.permissions import PAGE_ADMINS, require_role
+from status_platform.jobs.enqueue import enqueue_after_commit
 from status_platform.timeutil import utcnow
+from tenants.audiences.models import Viewer
 from tenants.audit.services import record_event
+from tenants.incidents.models import Incident
 from tenants.incidents.services import load_components
 from tenants.pages.models import Page
-from tenants.subscribers.models import Channel, Subscriber, SubscriberComponent
-from tenants.subscribers.schemas import clean_address
+from tenants.subscribers.confirmation import code_matches, send_confirmation, send_unsubscribed_notice
+from tenants.subscribers.models import (
+    Channel,
+    Delivery,
+    DeliveryStatus,
+    Subscriber,
+    SubscriberComponent,
+    SubscriberState,
+)
+from tenants.subscribers.schemas import (
+    ADDRESS_FIELDS,
+    CONFIRMED_CHANNELS,
+    check_channel_allowed,
+    clean_address,
+)
+
+# Wrong SMS codes allowed per subscriber in the window: six digits must not be guessable.
+CODE_ATTEMPTS = ratelimit.Limit("subscriber-sms-code", attempts=5, window_seconds=900)
+
+
+def _address_condition(channel: Channel, columns: dict[str, str]) -> sa.ColumnElement[bool]:
+    if channel is Channel.EMAIL:
+        return sa.func.lower(Subscriber.email) == columns["email"].lower()
+    if channel is Channel.SMS:
+        return Subscriber.phone_number == columns["phone_number"]
+    return Subscriber.endpoint == columns["endpoint"]
+
+
+def _refuse_duplicate(
+    session: Session,
+    page_id: str,
+    channel: Channel,
+    columns: dict[str, str],
+    *,
+    incident_id: str | None,
+    exclude_id: str | None = None,
+) -> None:
+    """Conflict when the page already has a current (not unsubscribed) subscription for the address."""
+    statement = select(Subscriber).where(
+        Subscriber.page_id == page_id,
+        Subscriber.channel == channel,
+        _address_condition(channel, columns),
+        Subscriber.unsubscribed_at.is_(None),
+        Subscriber.incident_id.is_(None) if incident_id is None else Subscriber.incident_id == incident_id,
+    )
+    if exclude_id is not None:
+        statement = statement.where(Subscriber.id != exclude_id)
+    existing = session.scalars(statement.limit(1)).first()
+    if existing is None:
+        return
+    what = "this incident" if incident_id else "this page"
+    hint = {
+        SubscriberState.UNCONFIRMED: "it awaits confirmation; resend the confirmation instead",
+        SubscriberState.QUARANTINED: "it is quarantined; reactivate it instead",
+    }.get(existing.state, "update it instead")
+    raise Conflict(
+        f"{existing.address} is already subscribed to {what} (subscriber {existing.id}): {hint}.",
+        field=ADDRESS_FIELDS[channel],
+    )
 
 
 def add_subscriber(
@@ -28,22 +97,48 @@ def add_subscriber(
     contact_email: str | None = None,
     confirmed: bool = False,
     phone_country: str | None = None,
+    incident: Incident | None = None,
+    viewer: Viewer | None = None,
 ) -> Subscriber:
-    """Add a subscriber to `page`; `confirmed` skips double opt-in (staff adding someone knowingly).
+    """Add a subscriber to `page` (or only to `incident`, one of the page's incidents).
 
-    No `component_ids` means every component. Staff need the admin role; a visitor subscribing
-    themselves acts as the system. Flushes, never commits.
+    Email and SMS subscribers get the double opt-in (a link by email, a six-digit code by SMS)
+    from a job once the transaction commits, unless `confirmed` says they are confirmed already (staff
+    adding someone knowingly; no message is sent). Webhook, Slack and Teams subscribers are
+    active at once. No `component_ids` means every component; `viewer` binds the subscription
+    to what that private client may see. Staff need the admin role; a visitor subscribing
+    themselves acts as the system.
+
+    Raises ValidationError (bad address, a channel the page switched off, an unknown component
+    or viewer) or Conflict (the address is already subscribed), writing nothing. Flushes,
+    never commits.
     """
     require_role(actor, PAGE_ADMINS, "add subscribers")
+    check_channel_allowed(page, channel, for_incident=incident is not None)
     columns = clean_address(channel, address, phone_country=phone_country)
     if channel is Channel.WEBHOOK and contact_email:
         columns["email"] = clean_address(Channel.EMAIL, contact_email)["email"]
+    if incident is not None and incident.page_id != page.id:
+        raise ValidationError("This incident is not on this page.", field="incident")
+    if viewer is not None and viewer.page_id != page.id:
+        raise ValidationError("This page access user belongs to another page.", field="page_access_user")
+    if incident is not None and component_ids:
+        raise ValidationError(
+            "A subscription to one incident follows that incident, not components.", field="components"
+        )
     components = load_components(session, page.id, list(component_ids))
+    _refuse_duplicate(session, page.id, channel, columns, incident_id=incident.id if incident else None)
+    now = utcnow()
+    needs_confirmation = channel in CONFIRMED_CHANNELS and not confirmed
     subscriber = Subscriber(
         page_id=page.id,
         channel=channel,
         secret=secrets.token_hex(32) if channel is Channel.WEBHOOK else None,
-        confirmed_at=utcnow() if confirmed else None,
+        incident_id=incident.id if incident is not None else None,
+        viewer_id=viewer.id if viewer is not None else None,
+        # Confirmed in the same instant as created: activated without a confirmation message.
+        created_at=now,
+        confirmed_at=None if needs_confirmation else now,
         **columns,
     )
     session.add(subscriber)
@@ -57,7 +152,220 @@ def add_subscriber(
         object_type="subscriber",
         object_id=subscriber.id,
         page_id=page.id,
-        summary=f"Added {channel.value} subscriber",
+        summary=f"Added {channel.value} subscriber" + (f" to incident {incident.name}" if incident else ""),
+        after={
+            "channel": channel.value,
+            "incident_id": subscriber.incident_id,
+            "confirmed": not needs_confirmation,
+        },
     )
+    if needs_confirmation:
+        _send_confirmation(session, subscriber)
     session.flush()
     return subscriber
+
+
+def was_confirmed_without_message(subscriber: Subscriber) -> bool:
+    """True when the subscriber was active from the start (no confirmation was asked of them)."""
+    return subscriber.confirmed_at is not None and subscriber.confirmed_at == subscriber.created_at
+
+
+def _send_confirmation(session: Session, subscriber: Subscriber) -> None:
+    # The job builds the link (or the SMS code) itself, so no secret waits in the queue.
+    enqueue_after_commit(
+        session, send_confirmation, subscriber.tenant_id, subscriber.id, queue="notifications", retries=3
+    )
+
+
+def request_confirmation(session: Session, subscriber: Subscriber, *, actor: Actor) -> None:
+    """Send the double opt-in again: a new link by email, a new code by SMS (the old code stops working).
+
+    Raises Conflict when there is nothing to confirm: the subscriber is confirmed already,
+    unsubscribed, or on a channel without confirmation. Flushes, never commits.
+    """
+    require_role(actor, PAGE_ADMINS, "send subscription confirmations")
+    if subscriber.unsubscribed_at is not None:
+        raise Conflict("This subscriber has unsubscribed: reactivate them first.")
+    if subscriber.channel not in CONFIRMED_CHANNELS:
+        raise Conflict(f"{subscriber.channel.value} subscribers need no confirmation.")
+    if subscriber.confirmed_at is not None:
+        raise Conflict("This subscriber has confirmed already.")
+    _send_confirmation(session, subscriber)
+    record_event(
+        session,
+        actor,
+        "subscriber.confirmation_sent",
+        object_type="subscriber",
+        object_id=subscriber.id,
+        page_id=subscriber.page_id,
+        summary=f"Sent the {subscriber.channel.value} confirmation again",
+    )
+    session.flush()
+
+
+def confirm_subscriber(session: Session, subscriber: Subscriber, *, actor: Actor = SYSTEM) -> bool:
+    """Confirm the subscription (the subscriber followed their link or entered their code).
+
+    Idempotent: returns False, changing nothing, when it was confirmed already. Raises
+    Conflict for an unsubscribed subscriber. Flushes, never commits.
+    """
+    require_role(actor, PAGE_ADMINS, "confirm subscribers")
+    if subscriber.unsubscribed_at is not None:
+        raise Conflict("This subscription was cancelled. Subscribe again to receive updates.")
+    if subscriber.confirmed_at is not None:
+        return False
+    subscriber.confirmed_at = utcnow()
+    subscriber.confirmation_code_hash = None
+    record_event(
+        session,
+        actor,
+        "subscriber.confirmed",
+        object_type="subscriber",
+        object_id=subscriber.id,
+        page_id=subscriber.page_id,
+        summary=f"Confirmed {subscriber.channel.value} subscription",
+    )
+    session.flush()
+    return True
+
+
+def confirm_subscriber_code(
+    session: Session, subscriber: Subscriber, code: str, *, actor: Actor = SYSTEM
+) -> bool:
+    """Confirm an SMS subscriber with the six-digit code texted to them.
+
+    At most CODE_ATTEMPTS tries per subscriber in its window, right or wrong. Raises
+    ValidationError (field `code`) for a wrong code or too many tries, Conflict as
+    confirm_subscriber does. Idempotent like confirm_subscriber. Flushes, never commits.
+    """
+    require_role(actor, PAGE_ADMINS, "confirm subscribers")
+    if subscriber.confirmed_at is not None and subscriber.unsubscribed_at is None:
+        return False
+    wait = ratelimit.attempt(CODE_ATTEMPTS, subscriber.id)
+    if wait:
+        raise ValidationError(f"Too many tries. {ratelimit.try_again_in(wait)}", field="code")
+    if not code_matches(subscriber.id, code, subscriber.confirmation_code_hash):
+        raise ValidationError("This code is not right. Check the latest text message we sent.", field="code")
+    return confirm_subscriber(session, subscriber, actor=actor)
+
+
+def unsubscribe_subscriber(
+    session: Session, subscriber: Subscriber, *, actor: Actor, notify: bool = False
+) -> bool:
+    """Unsubscribe: nothing more is sent to the subscriber, and their pending deliveries are cancelled.
+
+    With `notify`, a confirmed email subscriber is told by email. Idempotent: returns False,
+    changing nothing, when they had unsubscribed already. Flushes, never commits.
+    """
+    require_role(actor, PAGE_ADMINS, "unsubscribe subscribers")
+    if subscriber.unsubscribed_at is not None:
+        return False
+    subscriber.unsubscribed_at = utcnow()
+    session.execute(
+        update(Delivery)
+        .where(Delivery.subscriber_id == subscriber.id, Delivery.status == DeliveryStatus.PENDING)
+        .values(status=DeliveryStatus.CANCELLED, last_error="The subscriber unsubscribed.")
+        .execution_options(synchronize_session=False)
+    )
+    record_event(
+        session,
+        actor,
+        "subscriber.unsubscribed",
+        object_type="subscriber",
+        object_id=subscriber.id,
+        page_id=subscriber.page_id,
+        summary=f"Unsubscribed {subscriber.channel.value} subscriber",
+    )
+    if notify and subscriber.channel is Channel.EMAIL and subscriber.email and subscriber.confirmed_at:
+        enqueue_after_commit(
+            session,
+            send_unsubscribed_notice,
+            subscriber.tenant_id,
+            subscriber.id,
+            queue="notifications",
+            retries=3,
+        )
+    session.flush()
+    return True
+
+
+def reactivate_subscriber(session: Session, subscriber: Subscriber, *, actor: Actor) -> bool:
+    """Make an unsubscribed or quarantined subscriber current again (quarantine and purge date cleared).
+
+    Confirmation is kept as it was: an unconfirmed subscriber still has to confirm. Idempotent:
+    returns False, changing nothing, for a subscriber that is neither. Raises Conflict when the
+    address has been subscribed again since. Flushes, never commits.
+    """
+    require_role(actor, PAGE_ADMINS, "reactivate subscribers")
+    if subscriber.unsubscribed_at is None and subscriber.quarantined_at is None:
+        return False
+    if subscriber.unsubscribed_at is not None:
+        columns = {
+            key: value
+            for key in ("email", "phone_number", "endpoint")
+            if (value := getattr(subscriber, key)) is not None
+        }
+        _refuse_duplicate(
+            session,
+            subscriber.page_id,
+            subscriber.channel,
+            columns,
+            incident_id=subscriber.incident_id,
+            exclude_id=subscriber.id,
+        )
+    before = {"state": subscriber.state.value}
+    subscriber.unsubscribed_at = None
+    subscriber.quarantined_at = None
+    subscriber.quarantine_reason = None
+    subscriber.purge_at = None
+    record_event(
+        session,
+        actor,
+        "subscriber.reactivated",
+        object_type="subscriber",
+        object_id=subscriber.id,
+        page_id=subscriber.page_id,
+        summary=f"Reactivated {subscriber.channel.value} subscriber",
+        before=before,
+        after={"state": subscriber.state.value},
+    )
+    session.flush()
+    return True
+
+
+def update_subscriber_components(
+    session: Session, subscriber: Subscriber, *, actor: Actor, component_ids: Sequence[str]
+) -> None:
+    """Choose the components the subscriber follows; none means the whole page (components added later too).
+
+    Raises ValidationError (field `components`) for an unknown component or a subscription to
+    one incident. Flushes, never commits.
+    """
+    require_role(actor, PAGE_ADMINS, "change what subscribers follow")
+    if subscriber.incident_id is not None:
+        raise ValidationError(
+            "A subscription to one incident follows that incident, not components.", field="components"
+        )
+    wanted = [component.id for component in load_components(session, subscriber.page_id, list(component_ids))]
+    current = {link.component_id: link for link in subscriber.component_links}
+    before = sorted(current)
+    for component_id, link in current.items():
+        if component_id not in wanted:
+            subscriber.component_links.remove(link)
+    for component_id in wanted:
+        if component_id not in current:
+            subscriber.component_links.append(SubscriberComponent(component_id=component_id))
+    if sorted(wanted) == before:
+        return
+    record_event(
+        session,
+        actor,
+        "subscriber.components_updated",
+        object_type="subscriber",
+        object_id=subscriber.id,
+        page_id=subscriber.page_id,
+        summary="Changed the components a subscriber follows",
+        before={"component_ids": before},
+        after={"component_ids": sorted(wanted)},
+    )
+    session.flush()

@@ -1,0 +1,73 @@
+"""Text messages through Twilio's Messages API: sent by a job after the commit, like platform mail."""
+
+from __future__ import annotations
+
+import httpx
+from sqlalchemy.orm import Session
+
+from status_platform.config import Settings, active_settings
+from status_platform.jobs.enqueue import enqueue_after_commit
+
+TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+
+
+class SmsError(RuntimeError):
+    """Twilio refused the message, could not be reached, or is not configured."""
+
+
+def messages_url(settings: Settings) -> str:
+    """The Messages resource of the configured account (TWILIO_API_BASE makes it testable)."""
+    base = settings.TWILIO_API_BASE.rstrip("/")
+    return f"{base}/2010-04-01/Accounts/{settings.TWILIO_ACCOUNT_SID}/Messages.json"
+
+
+def send_sms(settings: Settings, *, to: str, body: str, client: httpx.Client | None = None) -> str:
+    """Send `body` to the E.164 number `to`; returns the message's Twilio sid.
+
+    TWILIO_FROM is a sending number, or a Messaging Service sid (`MG…`). Raises SmsError when
+    the settings are incomplete, Twilio cannot be reached, or it answers other than 2xx (its
+    error code and message are kept in the error).
+    """
+    if not (settings.TWILIO_ACCOUNT_SID and settings.TWILIO_AUTH_TOKEN and settings.TWILIO_FROM):
+        raise SmsError("SMS is not configured: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM.")
+    sender = "MessagingServiceSid" if settings.TWILIO_FROM.startswith("MG") else "From"
+    form = {"To": to, sender: settings.TWILIO_FROM, "Body": body}
+    auth = (settings.TWILIO_ACCOUNT_SID, settings.TWILIO_AUTH_TOKEN)
+    try:
+        if client is not None:
+            response = client.post(messages_url(settings), data=form, auth=auth, timeout=TIMEOUT)
+        else:
+            with httpx.Client(timeout=TIMEOUT) as own:
+                response = own.post(messages_url(settings), data=form, auth=auth)
+    except httpx.HTTPError as error:
+        raise SmsError(f"Twilio could not be reached: {error}") from error
+    if not response.is_success:
+        raise SmsError(
+            f"Twilio refused the message to {to} (HTTP {response.status_code}): {_reason(response)}"
+        )
+    try:
+        sid = response.json().get("sid")
+    except ValueError:
+        sid = None
+    return sid if isinstance(sid, str) else ""
+
+
+def _reason(response: httpx.Response) -> str:
+    try:
+        data = response.json()
+    except ValueError:
+        return response.text[:200] or response.reason_phrase
+    if isinstance(data, dict) and data.get("message"):
+        code = f" (Twilio error {data['code']})" if data.get("code") else ""
+        return f"{str(data['message']).rstrip('.')}{code}"
+    return response.reason_phrase
+
+
+def deliver_sms(to: str, body: str) -> None:
+    """Job: send one text message with the process's settings. RQ retries it on failure."""
+    send_sms(active_settings(), to=to, body=body)
+
+
+def send_sms_after_commit(session: Session, *, to: str, body: str) -> None:
+    """Send a text message once `session` commits (never for a write that rolls back)."""
+    enqueue_after_commit(session, deliver_sms, to, body, retries=3)
