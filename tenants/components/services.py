@@ -359,6 +359,54 @@ def delete_group(
     bump_version(session, page_id)
 
 
+def set_group_components(
+    session: Session, group: ComponentGroup, components: list[Component], *, actor: Actor
+) -> bool:
+    """Make `components`, in this order, the members of `group` (of the session's tenant).
+
+    Components taken from another group leave it; members left out move to the end of the top
+    level, as when their group is deleted. Raises ValidationError (field `components`) for a
+    component of another page. False, and nothing written, when the members are already these.
+    Flushes, never commits.
+    """
+    require_role(actor, STATUS_WRITERS, "edit component groups")
+    if any(component.page_id != group.page_id for component in components):
+        raise ValidationError("Choose components of this group's page.", field="components")
+    page_id = group.page_id
+    members = sorted(group.components, key=lambda c: (c.position, c.created_at, c.id))
+    before = [component.id for component in members]
+    after = [component.id for component in components]
+    if before == after:
+        return False
+    left_groups = {c.group_id for c in components if c.group_id is not None and c.group_id != group.id}
+    for position, component in enumerate(components, 1):
+        component.group_id = group.id
+        component.position = position
+    session.flush()
+    for component in members:
+        if component.id not in after:
+            component.group_id = None
+            component.position = _next_top_level_position(session, page_id)
+            session.flush()
+    for group_id in left_groups:
+        _renumber(session, page_id, group_id)
+    _renumber(session, page_id, None)
+    session.expire(group, ["components"])
+    record_event(
+        session,
+        actor,
+        "component_group.updated",
+        object_type="component_group",
+        object_id=group.id,
+        page_id=page_id,
+        summary=f"Changed the components of group {group.name!r}",
+        before={"components": before},
+        after={"components": after},
+    )
+    bump_version(session, page_id)
+    return True
+
+
 def top_level_items(session: Session, page_id: str) -> list[Component | ComponentGroup]:
     """Groups and ungrouped components of a page, in their shared order."""
     groups = list(session.scalars(select(ComponentGroup).where(ComponentGroup.page_id == page_id)))
@@ -418,3 +466,16 @@ def move_item(session: Session, item: Component | ComponentGroup, *, actor: Acto
     )
     bump_version(session, item.page_id)
     return True
+
+
+def move_item_to(session: Session, item: Component | ComponentGroup, *, actor: Actor, position: int) -> bool:
+    """Move a component (within its group) or a group (among the top level) to `position`, from 1.
+
+    A position past the end moves it last. False, and nothing written, when it is already
+    there. Flushes, never commits.
+    """
+    group_id = item.group_id if isinstance(item, Component) else None
+    siblings = _siblings(session, item.page_id, group_id)
+    index = next(i for i, sibling in enumerate(siblings) if sibling is item)
+    target = min(max(position, 1), len(siblings)) - 1
+    return move_item(session, item, actor=actor, offset=target - index)

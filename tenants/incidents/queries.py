@@ -10,18 +10,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload, selectinload
 
 from status_platform.identity.models import User
+from status_platform.timeutil import utcnow
 from tenants.components.models import ComponentGroup
 from tenants.components.services import top_level_items
 from tenants.incidents.models import (
     CLOSED_STATUSES,
     Incident,
+    IncidentComponent,
     IncidentKind,
+    IncidentStatus,
     IncidentType,
     IncidentUpdate,
     Template,
 )
 
 PAGE_SIZE = 50
+ACTIVE_MAINTENANCE = (IncidentStatus.IN_PROGRESS, IncidentStatus.VERIFYING)
 
 
 @dataclass
@@ -174,3 +178,54 @@ def type_usage(session: Session) -> dict[str, int]:
         .group_by(Incident.incident_type_id)
     )
     return {type_id: count for type_id, count in rows if type_id is not None}
+
+
+# The API's lists: each incident with its updates, their component changes and its components.
+_DETAILS = (
+    selectinload(Incident.updates).selectinload(IncidentUpdate.component_changes),
+    selectinload(Incident.affected).selectinload(IncidentComponent.component),
+)
+INCIDENT_SELECTIONS = ("unresolved", "scheduled", "upcoming", "active_maintenance")
+
+
+def search_incidents(
+    session: Session, page_id: str, *, text: str = "", number: int = 1, per_page: int = 100
+) -> list[Incident]:
+    """Page `number` (of `per_page`) of the page's incidents and maintenance windows whose name
+    contains `text` (any case), newest first, with their details: the statements do not grow with
+    the rows."""
+    query = select(Incident).where(Incident.page_id == page_id).options(*_DETAILS)
+    if text.strip():
+        query = query.where(_title_matches(Incident.name, text.strip()))
+    query = query.order_by(Incident.created_at.desc(), Incident.id.desc())
+    return list(session.scalars(query.offset((max(number, 1) - 1) * per_page).limit(per_page)))
+
+
+def select_incidents(
+    session: Session, page_id: str, selection: str, *, number: int = 1, per_page: int = 100
+) -> list[Incident]:
+    """Page `number` (of `per_page`) of one of the INCIDENT_SELECTIONS of the page, with details.
+
+    "unresolved": open incidents, newest first. "scheduled": maintenance windows not started nor
+    cancelled, soonest first; "upcoming": those of them that start in the future.
+    "active_maintenance": windows in progress or verifying, soonest ending first.
+    """
+    query = select(Incident).where(Incident.page_id == page_id).options(*_DETAILS)
+    maintenance = Incident.kind == IncidentKind.MAINTENANCE
+    not_cancelled = Incident.cancelled_at.is_(None)
+    if selection == "unresolved":
+        query = query.where(
+            Incident.kind == IncidentKind.INCIDENT, Incident.status.not_in(CLOSED_STATUSES)
+        ).order_by(Incident.started_at.desc(), Incident.id.desc())
+    elif selection in ("scheduled", "upcoming"):
+        query = query.where(maintenance, not_cancelled, Incident.status == IncidentStatus.SCHEDULED)
+        if selection == "upcoming":
+            query = query.where(Incident.scheduled_for > utcnow())
+        query = query.order_by(Incident.scheduled_for, Incident.id)
+    elif selection == "active_maintenance":
+        query = query.where(maintenance, not_cancelled, Incident.status.in_(ACTIVE_MAINTENANCE)).order_by(
+            Incident.scheduled_until, Incident.id
+        )
+    else:
+        raise ValueError(f"unknown selection {selection!r}")
+    return list(session.scalars(query.offset((max(number, 1) - 1) * per_page).limit(per_page)))

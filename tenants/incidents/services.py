@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -213,6 +214,65 @@ def record_incident_notification(
     )
 
 
+MAX_METADATA = 16_384
+MAX_REMINDER_INTERVALS = 100
+
+
+def clean_metadata(value: Mapping[str, object] | None, *, field: str = "metadata") -> dict[str, object]:
+    """Metadata attached to an incident: an object whose top-level values are objects (Statuspage's
+    rule, `{"jira": {"issue": "OPS-1"}}`), at most MAX_METADATA characters as JSON."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise ValidationError("Metadata must be an object.", field=field)
+    for key, item in value.items():
+        if not isinstance(item, Mapping):
+            raise ValidationError(f"The metadata value of {key!r} must be an object.", field=field)
+    cleaned = dict(value)
+    if len(json.dumps(cleaned, separators=(",", ":"))) > MAX_METADATA:
+        raise ValidationError(f"Metadata must be at most {MAX_METADATA} characters as JSON.", field=field)
+    return cleaned
+
+
+def clean_reminder_intervals(value: str | None, *, field: str = "reminder_intervals") -> str | None:
+    """Statuspage's reminder intervals of an open incident, in hours: None or "" (the default, 3, 6,
+    12 and 24), "[1, 5, 7, 10]" (strictly increasing, each 1 to 24), "4" (every 4 hours up to 24)
+    or "[]" (no reminders). Returned in that canonical spelling."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    message = 'Reminder intervals are hours from 1 to 24: "4", "[1, 5, 7, 10]" (increasing) or "[]".'
+    if len(text) > MAX_REMINDER_INTERVALS:
+        raise ValidationError(message, field=field)
+    if text.isdigit():
+        if not 1 <= int(text) <= 24:
+            raise ValidationError(message, field=field)
+        return str(int(text))
+    try:
+        hours = json.loads(text)
+    except ValueError:
+        raise ValidationError(message, field=field) from None
+    if (
+        not isinstance(hours, list)
+        or not all(isinstance(h, int) and not isinstance(h, bool) and 1 <= h <= 24 for h in hours)
+        or any(later <= earlier for earlier, later in zip(hours, hours[1:], strict=False))
+    ):
+        raise ValidationError(message, field=field)
+    return json.dumps(hours, separators=(", ", ":"))
+
+
+def _affect(incident: Incident, components: list[Component]) -> bool:
+    """Add `components` to those `incident` affects, leaving their statuses; True if any was new."""
+    affected = {link.component_id for link in incident.affected}
+    added = False
+    for component in components:
+        if component.id not in affected:
+            incident.affected.append(IncidentComponent(component_id=component.id, component=component))
+            affected.add(component.id)
+            added = True
+    return added
+
+
 def open_incident(
     session: Session,
     page: Page,
@@ -226,19 +286,29 @@ def open_incident(
     incident_type_id: str | None = None,
     deliver_notifications: bool = True,
     backfill_at: datetime | None = None,
+    component_ids: list[str] | tuple[str, ...] = (),
+    metadata: Mapping[str, object] | None = None,
+    reminder_intervals: str | None = None,
 ) -> Incident:
     """Open an incident on `page` with its first update, setting the affected components' statuses.
 
-    With `backfill_at` the incident is historical: it starts then, components are recorded on
-    the timeline but not changed now, and nobody is notified. A retired incident type is
-    refused. Flushes, never commits.
+    `component_ids` are affected too, without a status change. With `backfill_at` the incident is
+    historical: it starts then, components are recorded on the timeline but not changed now, and
+    nobody is notified. A retired incident type is refused; `metadata` and `reminder_intervals`
+    are checked as clean_metadata and clean_reminder_intervals say. Flushes, never commits.
     """
     require_role(actor, STATUS_WRITERS, "open incidents")
     name = clean_text(name, field="name", label="Title")
     body = _clean_body(body)
     if status not in INCIDENT_STATUSES:
         raise ValidationError(f"{status!r} is not an incident status.", field="status")
+    if impact_override is Impact.MAINTENANCE:
+        raise ValidationError("The maintenance impact belongs to maintenance windows.", field="impact")
     _check_type(session, incident_type_id)
+    unchanged = [cid for cid in component_ids if cid not in (components or {})]
+    extra_components = load_components(session, page.id, unchanged)
+    metadata_value = clean_metadata(metadata)
+    reminder_intervals = clean_reminder_intervals(reminder_intervals)
     now = utcnow()
     at = ensure_utc(backfill_at) if backfill_at is not None else now
     if backfill_at is not None and at > now:
@@ -252,6 +322,8 @@ def open_incident(
         incident_type_id=incident_type_id,
         is_backfilled=backfill_at is not None,
         started_at=at,
+        reminder_intervals=reminder_intervals,
+        metadata_=metadata_value,
         created_at=at,
         updated_at=at,
     )
@@ -272,6 +344,7 @@ def open_incident(
     _apply_components(
         session, incident, update, components or {}, actor=actor, at=at, apply_live=backfill_at is None
     )
+    _affect(incident, extra_components)
     _recompute_impact(incident)
     record_incident_change(
         session,
@@ -359,6 +432,30 @@ def post_update(
     return update
 
 
+def affect_components(
+    session: Session, incident: Incident, component_ids: list[str] | tuple[str, ...], *, actor: Actor
+) -> bool:
+    """Count the page's components `component_ids` among those `incident` affects, leaving their
+    statuses (the next update may set them). An unknown component is a ValidationError on
+    "components". False, and nothing written, when all were affected already. Flushes, never commits.
+    """
+    require_role(actor, STATUS_WRITERS, "edit incidents")
+    before = sorted(link.component_id for link in incident.affected)
+    if not _affect(incident, load_components(session, incident.page_id, list(component_ids))):
+        return False
+    incident.updated_at = utcnow()
+    record_incident_change(
+        session,
+        incident,
+        actor,
+        "incident.components_affected",
+        f"{incident.name}: affected components added",
+        before={"components": before},
+        after={"components": sorted(link.component_id for link in incident.affected)},
+    )
+    return True
+
+
 def _event_kind(incident: Incident, was: IncidentStatus, now: IncidentStatus) -> EventKind:
     if incident.kind is IncidentKind.MAINTENANCE:
         if now != was and now is IncidentStatus.IN_PROGRESS:
@@ -387,6 +484,8 @@ def _incident_state(incident: Incident) -> dict[str, object]:
         "impact": incident.impact.value,
         "impact_override": incident.impact_override.value if incident.impact_override else None,
         "incident_type_id": incident.incident_type_id,
+        "metadata": incident.metadata_,
+        "reminder_intervals": incident.reminder_intervals,
     }
 
 
@@ -398,8 +497,12 @@ def update_incident(
     name: str,
     impact_override: Impact | None = None,
     incident_type_id: str | None = None,
+    metadata: Mapping[str, object] | None = None,
+    reminder_intervals: str | None = None,
 ) -> Incident:
-    """Change an incident's title, impact and type.
+    """Change an incident's title, impact and type, and with them its metadata and reminder
+    intervals when given (`metadata` replaces the old; None keeps both, "" resets the intervals
+    to the default).
 
     `impact_override` None means the impact is derived from the components its updates set. The
     incident may keep a type that was retired since; another retired type is refused. Nothing is
@@ -410,10 +513,18 @@ def update_incident(
     if impact_override is Impact.MAINTENANCE and incident.kind is IncidentKind.INCIDENT:
         raise ValidationError("The maintenance impact belongs to maintenance windows.", field="impact")
     _check_type(session, incident_type_id, keep=incident.incident_type_id)
+    metadata_value = clean_metadata(metadata) if metadata is not None else incident.metadata_
+    intervals = (
+        clean_reminder_intervals(reminder_intervals)
+        if reminder_intervals is not None
+        else incident.reminder_intervals
+    )
     before = _incident_state(incident)
     incident.name = name
     incident.impact_override = impact_override
     incident.incident_type_id = incident_type_id
+    incident.metadata_ = metadata_value
+    incident.reminder_intervals = intervals
     _recompute_impact(incident)
     after = _incident_state(incident)
     if after == before:
@@ -448,9 +559,17 @@ def _when(session: Session, page_id: str, value: datetime) -> str:
 
 
 def edit_update(
-    session: Session, update: IncidentUpdate, *, actor: Actor, body: str, display_at: datetime
+    session: Session,
+    update: IncidentUpdate,
+    *,
+    actor: Actor,
+    body: str,
+    display_at: datetime,
+    deliver_notifications: bool | None = None,
 ) -> IncidentUpdate:
-    """Correct an update's message and display time (of an incident or a maintenance window).
+    """Correct an update's message and display time (of an incident or a maintenance window), and
+    with `deliver_notifications` its notification flag (Statuspage's API sets it; a correction
+    itself notifies nobody).
 
     The time may not be in the future nor pass the updates beside it, so the timeline keeps its
     order and the incident keeps the status of its newest update. A time in the same minute as a
@@ -488,13 +607,19 @@ def edit_update(
         raise ValidationError(
             "This update changes no status or component, so it needs a message.", field="body"
         )
-    before = {"body": update.body, "display_at": _iso(update.display_at)}
-    after = {"body": body, "display_at": _iso(at)}
+    notify = update.deliver_notifications if deliver_notifications is None else deliver_notifications
+    before = {
+        "body": update.body,
+        "display_at": _iso(update.display_at),
+        "deliver_notifications": update.deliver_notifications,
+    }
+    after = {"body": body, "display_at": _iso(at), "deliver_notifications": notify}
     if after == before:
         return update
     old_at = update.display_at
     update.body = body
     update.display_at = at
+    update.deliver_notifications = notify
     if older is None and incident.kind is IncidentKind.INCIDENT and incident.started_at == old_at:
         incident.started_at = at
     if update.status is IncidentStatus.MONITORING and incident.monitoring_at == old_at:
@@ -608,10 +733,13 @@ def _clip(text: str | None) -> str:
 def save_postmortem(session: Session, incident: Incident, *, actor: Actor, body: str) -> Incident:
     """Save the postmortem's Markdown. A draft stays private; a published one shows the new text.
 
-    A published postmortem cannot be emptied (unpublish it first). Nothing is recorded when the
-    text is unchanged. Flushes, never commits.
+    Only incidents have postmortems (a maintenance window is a ValidationError). A published
+    postmortem cannot be emptied (unpublish it first). Nothing is recorded when the text is
+    unchanged. Flushes, never commits.
     """
     require_role(actor, STATUS_WRITERS, "write postmortems")
+    if incident.kind is not IncidentKind.INCIDENT:
+        raise ValidationError("Only incidents have postmortems.")
     body = clean_text(
         body, field="postmortem_body", label="Postmortem", max_length=MAX_POSTMORTEM, required=False
     )
@@ -695,6 +823,36 @@ def unpublish_postmortem(session: Session, incident: Incident, *, actor: Actor) 
         f"{incident.name}: unpublished the postmortem",
         before={"postmortem_published_at": before},
         after={"postmortem_published_at": None},
+    )
+    return True
+
+
+def delete_postmortem(session: Session, incident: Incident, *, actor: Actor) -> bool:
+    """Delete an incident's postmortem: its text and, when it is published, its place on the public page.
+
+    Whether subscribers were told stays recorded (they are told at most once per incident). False,
+    and nothing written, when the incident has no postmortem. Flushes, never commits.
+    """
+    require_role(actor, STATUS_WRITERS, "delete postmortems")
+    if not incident.postmortem_body and incident.postmortem_published_at is None:
+        return False
+    published = incident.postmortem_published_at is not None
+    before = {
+        "postmortem_body": _clip(incident.postmortem_body),
+        "postmortem_published_at": _iso(incident.postmortem_published_at),
+    }
+    incident.postmortem_body = None
+    incident.postmortem_body_updated_at = None
+    incident.postmortem_published_at = None
+    record_incident_change(
+        session,
+        incident,
+        actor,
+        "incident.postmortem_deleted",
+        f"{incident.name}: deleted the postmortem" + (" (it was published)" if published else " (draft)"),
+        before=before,
+        after={"postmortem_body": None, "postmortem_published_at": None},
+        bump=published,  # a draft was never on the public page
     )
     return True
 
@@ -1079,6 +1237,8 @@ def update_template(
     session.flush()
     after = _template_state(template)
     if after != before:
+        # A change of components alone leaves the template's row (and its updated_at) as it was.
+        template.updated_at = utcnow()
         old, new = _changed(before, after)
         record_event(
             session,

@@ -7,6 +7,7 @@ follows; subscribers are told through the outbox when the write's notify flag sa
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +30,7 @@ from tenants.incidents.models import (
 )
 from tenants.incidents.services import (
     MAX_BODY,
+    clean_metadata,
     load_components,
     post_update,
     record_incident_change,
@@ -67,6 +69,12 @@ def schedule_window(
     auto_in_progress: bool = True,
     auto_completed: bool = True,
     auto_transition_components: bool = True,
+    to_maintenance_state: bool | None = None,
+    to_operational_state: bool | None = None,
+    deliver_notifications_at_start: bool | None = None,
+    deliver_notifications_at_end: bool | None = None,
+    impact_override: Impact | None = None,
+    metadata: Mapping[str, object] | None = None,
 ) -> Incident:
     """Schedule a maintenance window on `page` covering `component_ids`. Flushes, never commits.
 
@@ -74,6 +82,10 @@ def schedule_window(
     not have ended already (the platform's own actors may record past windows: imports, the
     demo). An unknown component, or another organization's, is a ValidationError on
     "components". `deliver_notifications` announces it now and at its start and end.
+    `auto_transition_components` moves the components both ways unless `to_maintenance_state`
+    or `to_operational_state` says otherwise for one way; `deliver_notifications_at_start` and
+    `_at_end`, when given, decide the start's and end's notices instead. `metadata` is checked
+    as clean_metadata says.
     """
     require_role(actor, STATUS_WRITERS, "schedule maintenance")
     name = _clean_name(name)
@@ -82,22 +94,29 @@ def schedule_window(
     now = utcnow()
     check_window(starts, ends, now=None if actor.is_system else now)
     components = load_components(session, page.id, list(component_ids))
+    metadata_value = clean_metadata(metadata)
     window = Incident(
         page_id=page.id,
         kind=IncidentKind.MAINTENANCE,
         name=name,
         status=IncidentStatus.SCHEDULED,
-        impact=Impact.MAINTENANCE,
+        impact=impact_override or Impact.MAINTENANCE,
+        impact_override=impact_override,
         started_at=now,  # Statuspage's started_at of a window is when it was announced
         scheduled_for=starts,
         scheduled_until=ends,
         scheduled_remind_prior=remind_prior,
         scheduled_auto_in_progress=auto_in_progress,
         scheduled_auto_completed=auto_completed,
-        auto_transition_to_maintenance_state=auto_transition_components,
-        auto_transition_to_operational_state=auto_transition_components,
-        auto_transition_deliver_notifications_at_start=deliver_notifications,
-        auto_transition_deliver_notifications_at_end=deliver_notifications,
+        auto_transition_to_maintenance_state=_either(to_maintenance_state, auto_transition_components),
+        auto_transition_to_operational_state=_either(to_operational_state, auto_transition_components),
+        auto_transition_deliver_notifications_at_start=_either(
+            deliver_notifications_at_start, deliver_notifications
+        ),
+        auto_transition_deliver_notifications_at_end=_either(
+            deliver_notifications_at_end, deliver_notifications
+        ),
+        metadata_=metadata_value,
     )
     session.add(window)
     session.flush()
@@ -125,6 +144,10 @@ def schedule_window(
     return window
 
 
+def _either(value: bool | None, default: bool) -> bool:
+    return default if value is None else value
+
+
 def start_window(
     session: Session,
     window: Incident,
@@ -132,19 +155,22 @@ def start_window(
     actor: Actor,
     body: str = "",
     deliver_notifications: bool | None = None,
+    components: Mapping[str, ComponentStatus] | None = None,
 ) -> IncidentUpdate:
     """Put a scheduled window in progress; its components go Under Maintenance when it says so.
 
-    Subscribers are told when `deliver_notifications` says so (None: the window's own setting
-    for its start). A window that is not scheduled, or was cancelled, is a ValidationError.
-    Flushes, never commits.
+    `components` sets statuses of its own choosing (over the automatic ones; a component not
+    covered yet becomes covered). Subscribers are told when `deliver_notifications` says so
+    (None: the window's own setting for its start). A window that is not scheduled, or was
+    cancelled, is a ValidationError. Flushes, never commits.
     """
     require_role(actor, STATUS_WRITERS, "start maintenance")
     if window.status is not IncidentStatus.SCHEDULED or window.cancelled_at is not None:
         raise ValidationError("Only a scheduled window can start.", field="status")
-    components = {}
+    changes: dict[str, ComponentStatus] = {}
     if window.auto_transition_to_maintenance_state:
-        components = {link.component_id: ComponentStatus.UNDER_MAINTENANCE for link in window.affected}
+        changes = {link.component_id: ComponentStatus.UNDER_MAINTENANCE for link in window.affected}
+    changes.update(components or {})
     return _transition(
         session,
         window,
@@ -152,7 +178,7 @@ def start_window(
         actor=actor,
         body=body,
         deliver_notifications=deliver_notifications,
-        components=components,
+        components=changes,
     )
 
 
@@ -163,16 +189,31 @@ def complete_window(
     actor: Actor,
     body: str = "",
     deliver_notifications: bool | None = None,
+    components: Mapping[str, ComponentStatus] | None = None,
 ) -> IncidentUpdate:
     """Complete a window in progress; its components go back to Operational when it says so.
 
-    Subscribers are told when `deliver_notifications` says so (None: the window's own setting
-    for its end). A window not in progress (or verifying) is a ValidationError. Flushes, never
-    commits.
+    `components` sets statuses of its own choosing (over the automatic ones). Subscribers are
+    told when `deliver_notifications` says so (None: the window's own setting for its end). A
+    window not in progress (or verifying) is a ValidationError. Flushes, never commits.
     """
     require_role(actor, STATUS_WRITERS, "complete maintenance")
     if window.status not in ACTIVE:
         raise ValidationError("Only a window in progress can be completed.", field="status")
+    if not components:
+        return _transition(
+            session,
+            window,
+            IncidentStatus.COMPLETED,
+            actor=actor,
+            body=body,
+            deliver_notifications=deliver_notifications,
+            restore_components=window.auto_transition_to_operational_state,
+        )
+    changes: dict[str, ComponentStatus] = {}
+    if window.auto_transition_to_operational_state:
+        changes = {link.component_id: ComponentStatus.OPERATIONAL for link in window.affected}
+    changes.update(components)
     return _transition(
         session,
         window,
@@ -180,7 +221,8 @@ def complete_window(
         actor=actor,
         body=body,
         deliver_notifications=deliver_notifications,
-        restore_components=window.auto_transition_to_operational_state,
+        components=changes,
+        restore_components=False,
     )
 
 
@@ -224,13 +266,15 @@ def post_window_update(
     status: IncidentStatus | None = None,
     body: str = "",
     deliver_notifications: bool = True,
+    components: Mapping[str, ComponentStatus] | None = None,
 ) -> IncidentUpdate:
     """Post an update to a window: a new status (forward only), a message, or both.
 
     Scheduled -> In progress -> Verifying -> Completed. Moving to In progress starts the window
     (components Under Maintenance when it says so), to Completed completes it (components back
-    to Operational when it says so). Without a new status the update needs a message. A
-    cancelled window takes messages only. Flushes, never commits.
+    to Operational when it says so). `components` sets statuses of the caller's choosing with
+    the update (over the automatic ones). Without a new status the update needs a message or a
+    component change. A cancelled window takes messages only. Flushes, never commits.
     """
     require_role(actor, STATUS_WRITERS, "post maintenance updates")
     new_status = status or window.status
@@ -238,16 +282,28 @@ def post_window_update(
         raise ValidationError(
             "This window was cancelled; post a message without a new status.", field="status"
         )
+    if components and window.cancelled_at is not None:
+        raise ValidationError("This window was cancelled; its components cannot change.", field="components")
     check_transition(window.status, new_status)
     if new_status != window.status and new_status is IncidentStatus.IN_PROGRESS:
         return start_window(
-            session, window, actor=actor, body=body, deliver_notifications=deliver_notifications
+            session,
+            window,
+            actor=actor,
+            body=body,
+            deliver_notifications=deliver_notifications,
+            components=components,
         )
     if new_status != window.status and new_status is IncidentStatus.COMPLETED:
         return complete_window(
-            session, window, actor=actor, body=body, deliver_notifications=deliver_notifications
+            session,
+            window,
+            actor=actor,
+            body=body,
+            deliver_notifications=deliver_notifications,
+            components=components,
         )
-    if new_status == window.status and not (body or "").strip():
+    if new_status == window.status and not (body or "").strip() and not components:
         raise ValidationError("Write a message, or choose a new status.", field="body")
     return post_update(
         session,
@@ -255,6 +311,7 @@ def post_window_update(
         actor=actor,
         status=new_status,
         body=body,
+        components=components,
         deliver_notifications=deliver_notifications,
     )
 
