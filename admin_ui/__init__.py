@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Flask, g, render_template
 from flask_login import LoginManager
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -33,7 +35,7 @@ def _load_user(cookie_id: str) -> User | None:
 
 
 def create_app(settings: Settings) -> Flask:
-    from admin_ui import formatting
+    from admin_ui import api, formatting
     from admin_ui.auth import bp as auth_bp
     from admin_ui.routes import nav_pages, tenant_bp
     from admin_ui.tenant import role_at_least
@@ -45,6 +47,8 @@ def create_app(settings: Settings) -> Flask:
         extensions=[login_manager, csrf],
         session_cookie_name="sp_admin_session",
     )
+    api.init_app(app)
+    csrf.exempt(api.bp)  # the API authenticates by key, never by cookie
     app.jinja_env.filters.update(formatting.FILTERS)
     app.jinja_env.globals.update(
         nav_pages=nav_pages, role_at_least=role_at_least, Role=Role, time_zones=formatting.time_zones
@@ -64,7 +68,9 @@ def create_app(settings: Settings) -> Flask:
         )
 
     @app.errorhandler(HTTPException)
-    def _http_error(error: HTTPException) -> tuple[str, int]:
+    def _http_error(error: HTTPException) -> Any:
+        if api.is_api_request():
+            return api.json_http_error(error)
         code = error.code or 500
         return render_template("admin/error.html", code=code, message=error.description), code
 

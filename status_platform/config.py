@@ -95,6 +95,9 @@ class Settings:
     LOGIN_ATTEMPTS_PER_ACCOUNT: int = 5
     LOGIN_ATTEMPTS_PER_IP: int = 20
     LOGIN_WINDOW_SECONDS: int = 900
+    # Management API requests per key: API_REQUESTS_PER_MINUTE on average, API_BURST at once.
+    API_REQUESTS_PER_MINUTE: int = 60
+    API_BURST: int = 60
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

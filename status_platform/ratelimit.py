@@ -117,3 +117,52 @@ def try_again_in(seconds: int) -> str:
     """'Try again in 15 minutes.' for a wait of `seconds` (rounded up to whole minutes)."""
     minutes = max(1, math.ceil(seconds / 60))
     return f"Try again in {minutes} minute{'' if minutes == 1 else 's'}."
+
+
+# --- request rates (the management API) ---------------------------------------------------------
+
+# The generic cell rate algorithm: one timestamp per subject, the theoretical arrival time (TAT)
+# of its next request. A request is let through while the TAT is at most `tolerance` ahead of
+# now, which allows `burst` requests at once and then one per `interval` on average.
+_GCRA = """
+local now = tonumber(ARGV[1])
+local interval = tonumber(ARGV[2])
+local tolerance = tonumber(ARGV[3])
+local tat = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tat < now then
+    tat = now
+end
+if tat - now > tolerance then
+    return tat - now - tolerance
+end
+local next_tat = tat + interval
+redis.call('SET', KEYS[1], next_tat, 'PX', math.max(1, next_tat - now))
+return 0
+"""
+
+
+@dataclass(frozen=True)
+class Rate:
+    """`per_minute` requests per minute on average, `burst` of them at once."""
+
+    name: str
+    per_minute: int
+    burst: int
+
+
+def throttle(rate: Rate, subject: str) -> float:
+    """Count one request of `subject`: 0 when it may go on, else the seconds to wait.
+
+    Redis being unreachable lets the request through: the API must not stop with the limiter.
+    """
+    import time
+
+    interval = 60_000 / max(rate.per_minute, 1)
+    tolerance = interval * (max(rate.burst, 1) - 1)
+    key = f"{active_settings().RQ_QUEUE_PREFIX}:rate:{rate.name}:{subject}"
+    try:
+        wait_ms = get_redis().eval(_GCRA, 1, key, int(time.time() * 1000), int(interval), int(tolerance))
+    except redis.RedisError:
+        log.exception("could not count a request for %s", rate.name)
+        return 0.0
+    return float(wait_ms) / 1000
