@@ -26,7 +26,7 @@ def page_url(route: PageRoute | None) -> str:
     if route is None:
         abort(404)
     settings = current_app.config["SETTINGS"]
-    return str(settings.page_url(route.slug, route.custom_domain if route.has_verified_domain else None))
+    return route.public_url(settings)
 
 
 def page_view(page: Page, route: PageRoute | None) -> dict[str, Any] | None:

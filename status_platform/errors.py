@@ -36,3 +36,13 @@ class PermissionDenied(DomainError):
     """The actor's role does not allow this write."""
 
     status_code = 403
+
+
+class TooManyRequests(DomainError):
+    """The actor has done this too often lately; `retry_after` says in how many seconds it may again."""
+
+    status_code = 429
+
+    def __init__(self, message: str, *, retry_after: int, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.retry_after = retry_after

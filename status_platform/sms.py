@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import httpx
-from sqlalchemy.orm import Session
 
-from status_platform.config import Settings, active_settings
-from status_platform.jobs.enqueue import enqueue_after_commit
+from status_platform.config import Settings
 
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
@@ -61,13 +59,3 @@ def _reason(response: httpx.Response) -> str:
         code = f" (Twilio error {data['code']})" if data.get("code") else ""
         return f"{str(data['message']).rstrip('.')}{code}"
     return response.reason_phrase
-
-
-def deliver_sms(to: str, body: str) -> None:
-    """Job: send one text message with the process's settings. RQ retries it on failure."""
-    send_sms(active_settings(), to=to, body=body)
-
-
-def send_sms_after_commit(session: Session, *, to: str, body: str) -> None:
-    """Send a text message once `session` commits (never for a write that rolls back)."""
-    enqueue_after_commit(session, deliver_sms, to, body, retries=3)

@@ -22,7 +22,7 @@ from admin_ui.api.body import ApiError
 from admin_ui.api.spec import bp, openapi_document, operation_for
 from status_platform import ratelimit
 from status_platform.db.session import db, rebind_request_session
-from status_platform.errors import DomainError
+from status_platform.errors import DomainError, TooManyRequests
 from status_platform.identity.actor import Actor
 from status_platform.identity.apikeys import find_api_key
 from status_platform.identity.models import ApiKey
@@ -33,6 +33,8 @@ from tenants.pages.models import Page
 # A key's last use is written at most this often (not on every request).
 LAST_USED_RESOLUTION_SECONDS = 60
 PUBLIC_ENDPOINTS = frozenset({"api.openapi"})
+# Requests without a valid key, per address: each costs a lookup, and none is counted against a key.
+FAILED_KEYS = ratelimit.Limit("api-bad-key", attempts=120, window_seconds=60)
 
 
 def error_response(status: int, message: str, *, field: str | None = None) -> Response:
@@ -64,9 +66,16 @@ def _pull_page_id(_endpoint: str | None, values: dict[str, Any] | None) -> None:
 def _authenticate() -> Response | None:
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
+    address = request.remote_addr or "unknown"
+    wait_seconds = ratelimit.seconds_left(FAILED_KEYS, address)
+    if wait_seconds:
+        response = error_response(429, f"Too many requests with bad API keys; retry in {wait_seconds} s.")
+        response.headers["Retry-After"] = str(wait_seconds)
+        return response
     secret = _presented_key()
     api_key = find_api_key(db, secret) if secret else None
     if api_key is None:
+        ratelimit.hit(FAILED_KEYS, address)
         response = error_response(
             401,
             "Give a valid API key: `Authorization: OAuth <key>`, `Authorization: Bearer <key>` or ?api_key=."
@@ -133,7 +142,7 @@ def _finish(response: Response) -> Response:
 
 def _field_name(field: str | None) -> str | None:
     """A service's field name as the API calls it (`name` of an incident is `incident.name`)."""
-    if not field or "." in field or field in ("page_id", "body"):
+    if not field or "." in field or field == "page_id":
         return field
     renames: dict[str, str] = g.get("field_names") or {}
     field = renames.get(field, field)
@@ -145,7 +154,10 @@ def _field_name(field: str | None) -> str | None:
 def _domain_error(error: DomainError) -> Response:
     db.rollback()
     field = error.field if isinstance(error, ApiError) else _field_name(error.field)
-    return error_response(error.status_code, error.message, field=field)
+    response = error_response(error.status_code, error.message, field=field)
+    if isinstance(error, TooManyRequests):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
 
 
 def json_http_error(error: HTTPException) -> Response:

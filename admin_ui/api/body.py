@@ -79,7 +79,7 @@ def request_data() -> dict[str, Any]:
         return _form_to_nested(list(request.form.items(multi=True)))
     if mimetype == "application/json" or mimetype.endswith("+json") or not mimetype:
         try:
-            data = json.loads(request.get_data(cache=True))
+            data = json.loads(request.get_data(cache=True), parse_constant=_no_constant)
         except (ValueError, UnicodeDecodeError) as error:
             raise bad_request(f"The body is not valid JSON: {error}.", field="body") from None
         except RecursionError:
@@ -88,6 +88,11 @@ def request_data() -> dict[str, Any]:
             raise bad_request("The body must be a JSON object.", field="body")
         return data
     raise ApiError(415, f"Send the body as JSON or form-encoded, not {mimetype}.", field="body")
+
+
+def _no_constant(name: str) -> Any:
+    # NaN and Infinity are not JSON (PostgreSQL's JSON columns refuse them too).
+    raise ValueError(f"{name} is not a JSON value")
 
 
 def envelope(name: str, *, required: bool = True) -> Fields:
@@ -262,5 +267,12 @@ def pagination() -> tuple[int, int]:
     """(`page`, `per_page`) of the query string: from 1, at most 100 per page (100 by default)."""
     args = query()
     page = args.integer("page", minimum=1, maximum=1_000_000, default=1)
-    per_page = args.integer("per_page", minimum=1, maximum=100, default=100)
-    return page, per_page
+    return page, page_size(args, "per_page")
+
+
+MAX_PAGE_SIZE = 100
+
+
+def page_size(args: Fields, name: str, default: int = MAX_PAGE_SIZE) -> int:
+    """A page size from the query: at least 1; above 100 it is taken as 100, as Statuspage does."""
+    return min(args.integer(name, minimum=1, maximum=1_000_000, default=default), MAX_PAGE_SIZE)

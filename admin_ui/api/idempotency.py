@@ -24,7 +24,7 @@ from status_platform.jobs.queues import get_redis
 
 HEADER = "Idempotency-Key"
 KEEP_SECONDS = 24 * 3600
-CLAIM_SECONDS = 60
+CLAIM_SECONDS = 300
 _RUNNING = "running"
 
 
@@ -41,7 +41,7 @@ def _redis_key(api_key_id: str, idempotency_key: str) -> str:
 
 def _fingerprint() -> str:
     digest = hashlib.sha256()
-    digest.update(request.method.encode() + b" " + request.path.encode() + b"\n")
+    digest.update(request.method.encode() + b" " + request.full_path.encode() + b"\n")
     digest.update(request.get_data(cache=True))
     return digest.hexdigest()
 
@@ -76,7 +76,7 @@ def begin(api_key_id: str) -> Claim | Response | None:
         raise ApiError(422, f"This {HEADER} was used for a different request; use a new key.", field=HEADER)
     if entry["state"] == _RUNNING:
         raise ApiError(409, f"A request with this {HEADER} is still running; retry shortly.", field=HEADER)
-    response = Response(entry["body"], status=entry["status"], mimetype="application/json")
+    response = Response(entry["body"], status=entry["status"], mimetype=entry.get("mimetype"))
     response.headers["Idempotent-Replayed"] = "true"
     return response
 
@@ -91,6 +91,7 @@ def finish(claim: Claim, response: Response) -> None:
                 "fingerprint": claim.fingerprint,
                 "status": response.status_code,
                 "body": response.get_data(as_text=True),
+                "mimetype": response.mimetype,
             }
             client.set(claim.key, json.dumps(entry), ex=KEEP_SECONDS)
         else:

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, g
 
-from admin_ui.api.body import ApiError, Fields, envelope, invalid, pagination, query
+from admin_ui.api.body import ApiError, Fields, envelope, invalid, page_size, pagination, query
 from admin_ui.api.common import commit, current_page, iso, rename_fields
 from admin_ui.api.serializers import COMPONENT_STATUSES, component_json
 from admin_ui.api.spec import (
@@ -179,7 +179,7 @@ def public_url() -> str:
     """The address of the path's page, as its public site builds incident links."""
     settings = current_app.config["SETTINGS"]
     route = route_of(db, current_page())
-    return str(settings.page_url(route.slug, route.custom_domain if route.has_verified_domain else None))
+    return route.public_url(settings)
 
 
 def incident_json(incident: Incident, *, page_url: str) -> dict[str, Any]:
@@ -410,13 +410,16 @@ def _backfill_date(fields: Fields) -> datetime:
     params=(
         PAGE_ID,
         Param(
-            "q", "query", {"type": "string", "maxLength": MAX_QUERY}, "Only those whose name contains this."
+            "q",
+            "query",
+            {"type": "string", "maxLength": MAX_QUERY},
+            "Only those with this text in the name, the status, an update or the published postmortem.",
         ),
         Param(
             "limit",
             "query",
-            {"type": "integer", "minimum": 1, "maximum": 100, "default": 100},
-            "Results per page (at most 100).",
+            {"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 100},
+            "Results per page: at most 100 (a larger value is taken as 100).",
         ),
         Param(
             "page",
@@ -432,7 +435,7 @@ def list_incidents() -> list[dict[str, Any]]:
     text = args.text("q", max_length=MAX_QUERY) or ""
     # A search for control characters finds what a search without them finds.
     text = "".join(ch for ch in text if ch >= " ")
-    limit = args.integer("limit", minimum=1, maximum=100, default=100)
+    limit = page_size(args, "limit")
     number = args.integer("page", minimum=1, maximum=1_000_000, default=1)
     rows = search_incidents(db, current_page().id, text=text, number=number, per_page=limit)
     url = public_url()

@@ -174,7 +174,7 @@ def page_json(page: Page, *, activity: int) -> dict[str, Any]:
     route = route_of(db, page)
     colors = page.css_colors or {}
     brand = _hex(page.brand_color, "2c6fbb")
-    public_url = settings.page_url(route.slug, route.custom_domain if route.has_verified_domain else None)
+    public_url = route.public_url(settings)
     logo_url = f"{public_url}/logo" if page.logo_updated_at is not None else ""
     empty = {"updated_at": None, "size": None, "url": ""}
     return {

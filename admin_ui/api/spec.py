@@ -87,8 +87,8 @@ PAGINATION = (
     Param(
         "per_page",
         "query",
-        {"type": "integer", "minimum": 1, "maximum": 100, "default": 100},
-        "Results per page (at most 100).",
+        {"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 100},
+        "Results per page: at most 100 (a larger value is taken as 100).",
     ),
 )
 

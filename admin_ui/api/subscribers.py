@@ -17,7 +17,7 @@ from flask import g
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from admin_ui.api.body import ApiError, Fields, envelope, query, request_data
+from admin_ui.api.body import ApiError, Fields, envelope, page_size, query, request_data
 from admin_ui.api.common import commit, current_page, iso, paged, rename_fields
 from admin_ui.api.spec import (
     DATE_TIME,
@@ -133,10 +133,10 @@ LIST_PARAMS = (
     Param(
         "limit",
         "query",
-        {"type": "integer", "minimum": 1, "maximum": 100, "default": 100},
+        {"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 100},
         "Subscribers per page (at most 100); `per_page` is the same.",
     ),
-    Param("per_page", "query", {"type": "integer", "minimum": 1, "maximum": 100, "default": 100}),
+    Param("per_page", "query", {"type": "integer", "minimum": 1, "maximum": 1_000_000, "default": 100}),
     Param(
         "page",
         "query",
@@ -360,8 +360,7 @@ def list_subscribers() -> list[dict[str, Any]]:
     direction = args.raw("sort_direction", "asc")
     if direction not in ("asc", "desc"):
         raise ApiError(400, f"sort_direction must be asc or desc; got {direction!r}.", field="sort_direction")
-    size = args.integer("per_page", minimum=1, maximum=100, default=100)
-    size = args.integer("limit", minimum=1, maximum=100, default=size)
+    size = page_size(args, "limit", default=page_size(args, "per_page"))
     number = args.integer("page", minimum=0, maximum=1_000_000, default=0)
     statement = page_subscribers(current_page().id, channels=_channels(_type(args)), state=state, q=q)
     statement = sorted_subscribers(statement, sort_field=sort_field, descending=direction == "desc", q=q)

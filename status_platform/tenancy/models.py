@@ -16,6 +16,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from status_platform.db.base import Base, CreatedAt, PublicId, Str255, UpdatedAt, enum_type
 
 if TYPE_CHECKING:
+    from status_platform.config import Settings
     from status_platform.identity.models import User
 
 
@@ -174,6 +175,10 @@ class PageRoute(Base):
     @property
     def has_verified_domain(self) -> bool:
         return bool(self.custom_domain) and self.domain_status is DomainStatus.VERIFIED
+
+    def public_url(self, settings: Settings) -> str:
+        """The page's public address: its verified custom domain, else its subdomain."""
+        return settings.page_url(self.slug, self.custom_domain if self.has_verified_domain else None)
 
 
 class BillingEvent(Base):

@@ -474,6 +474,7 @@ def move_item_to(session: Session, item: Component | ComponentGroup, *, actor: A
     A position past the end moves it last. False, and nothing written, when it is already
     there. Flushes, never commits.
     """
+    require_role(actor, STATUS_WRITERS, "reorder components")
     group_id = item.group_id if isinstance(item, Component) else None
     siblings = _siblings(session, item.page_id, group_id)
     index = next(i for i, sibling in enumerate(siblings) if sibling is item)

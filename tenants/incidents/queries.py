@@ -191,12 +191,28 @@ INCIDENT_SELECTIONS = ("unresolved", "scheduled", "upcoming", "active_maintenanc
 def search_incidents(
     session: Session, page_id: str, *, text: str = "", number: int = 1, per_page: int = 100
 ) -> list[Incident]:
-    """Page `number` (of `per_page`) of the page's incidents and maintenance windows whose name
-    contains `text` (any case), newest first, with their details: the statements do not grow with
-    the rows."""
+    """Page `number` (of `per_page`) of the page's incidents and maintenance windows where `text`
+    (any case) is in the name, the status, the published postmortem or an update's message, as
+    Statuspage searches; newest first, with their details: the statements do not grow with the rows."""
     query = select(Incident).where(Incident.page_id == page_id).options(*_DETAILS)
     if text.strip():
-        query = query.where(_title_matches(Incident.name, text.strip()))
+        needle = text.strip()
+        in_updates = (
+            select(IncidentUpdate.id)
+            .where(IncidentUpdate.incident_id == Incident.id, _title_matches(IncidentUpdate.body, needle))
+            .exists()
+        )
+        published_postmortem = sa.and_(
+            Incident.postmortem_published_at.is_not(None), _title_matches(Incident.postmortem_body, needle)
+        )
+        query = query.where(
+            sa.or_(
+                _title_matches(Incident.name, needle),
+                _title_matches(sa.cast(Incident.status, sa.String), needle),
+                published_postmortem,
+                in_updates,
+            )
+        )
     query = query.order_by(Incident.created_at.desc(), Incident.id.desc())
     return list(session.scalars(query.offset((max(number, 1) - 1) * per_page).limit(per_page)))
 

@@ -117,9 +117,12 @@ def confirmation_mail(*, page_name: str, link: str, incident_name: str | None = 
     return SubscriberMail(subject=subject, text=text, html=html)
 
 
-def confirmation_sms(*, page_name: str, code: str) -> str:
-    """The text carrying an SMS subscriber's code (short: one segment where possible)."""
-    return f"{code} is your code to confirm {page_name} status updates by SMS. Reply STOP to opt out."
+def confirmation_sms(*, page_name: str, code: str, link: str) -> str:
+    """The text carrying an SMS subscriber's code, and the link that confirms without it."""
+    return (
+        f"{code} is your code to confirm {page_name} status updates by SMS, or open {link} to confirm. "
+        "Reply STOP to opt out."
+    )
 
 
 def unsubscribed_mail(*, page_name: str, page_url: str) -> SubscriberMail:
@@ -143,7 +146,7 @@ def unsubscribed_mail(*, page_name: str, page_url: str) -> SubscriberMail:
 def page_public_url(session: Session, page: Page, settings: Settings) -> str:
     """The page's public address: its verified custom domain, else its subdomain."""
     route = route_of(session, page)
-    return settings.page_url(route.slug, route.custom_domain if route.has_verified_domain else None)
+    return route.public_url(settings)
 
 
 def send_confirmation(tenant_id: str, subscriber_id: str) -> None:
@@ -164,10 +167,10 @@ def send_confirmation(tenant_id: str, subscriber_id: str) -> None:
         page = session.get(Page, subscriber.page_id)
         if page is None:
             return
+        link = page_public_url(session, page, settings) + CONFIRM_PATH.format(
+            token=confirmation_token(subscriber.id, page.id)
+        )
         if subscriber.channel is Channel.EMAIL and subscriber.email:
-            link = page_public_url(session, page, settings) + CONFIRM_PATH.format(
-                token=confirmation_token(subscriber.id, page.id)
-            )
             incident = session.get(Incident, subscriber.incident_id) if subscriber.incident_id else None
             mail = confirmation_mail(
                 page_name=page.name, link=link, incident_name=incident.name if incident is not None else None
@@ -179,7 +182,7 @@ def send_confirmation(tenant_id: str, subscriber_id: str) -> None:
         elif subscriber.channel is Channel.SMS and subscriber.phone_number:
             code = new_code()
             subscriber.confirmation_code_hash = hash_code(subscriber.id, code)
-            to, body = subscriber.phone_number, confirmation_sms(page_name=page.name, code=code)
+            to, body = subscriber.phone_number, confirmation_sms(page_name=page.name, code=code, link=link)
             session.commit()
             send_sms(settings, to=to, body=body)
 

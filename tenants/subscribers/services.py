@@ -15,10 +15,11 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from status_platform import ratelimit
-from status_platform.errors import Conflict, ValidationError
+from status_platform.errors import Conflict, TooManyRequests, ValidationError
 from status_platform.identity.actor import SYSTEM, Actor
 from status_platform.identity.permissions import PAGE_ADMINS, require_role
 from status_platform.jobs.enqueue import enqueue_after_commit
+from status_platform.tenancy.plans import plan_of
 from status_platform.timeutil import utcnow
 from tenants.audiences.models import Viewer
 from tenants.audit.services import record_event
@@ -43,6 +44,10 @@ from tenants.subscribers.schemas import (
 
 # Wrong SMS codes allowed per subscriber in the window: six digits must not be guessable.
 CODE_ATTEMPTS = ratelimit.Limit("subscriber-sms-code", attempts=5, window_seconds=900)
+# Confirmations sent again to one subscriber, and SMS confirmations of one organization, per hour:
+# each text costs the platform money, and a key must not turn into a way to text strangers.
+RESENDS = ratelimit.Limit("subscriber-confirmation-resend", attempts=3, window_seconds=3600)
+SMS_CONFIRMATIONS = ratelimit.Limit("organization-sms-confirmations", attempts=200, window_seconds=3600)
 
 
 def _address_condition(channel: Channel, columns: dict[str, str]) -> sa.ColumnElement[bool]:
@@ -115,6 +120,8 @@ def add_subscriber(
     """
     require_role(actor, PAGE_ADMINS, "add subscribers")
     check_channel_allowed(page, channel, for_incident=incident is not None)
+    if channel is Channel.SMS:
+        _check_sms_allowed(session, page.tenant_id)
     columns = clean_address(channel, address, phone_country=phone_country)
     if channel is Channel.WEBHOOK and contact_email:
         columns["email"] = clean_address(Channel.EMAIL, contact_email)["email"]
@@ -170,7 +177,24 @@ def was_confirmed_without_message(subscriber: Subscriber) -> bool:
     return subscriber.confirmed_at is not None and subscriber.confirmed_at == subscriber.created_at
 
 
+def _check_sms_allowed(session: Session, tenant_id: str) -> None:
+    plan = plan_of(session, tenant_id)
+    if not plan.allows_sms:
+        raise ValidationError(
+            f"The {plan.name} plan does not include SMS notifications; change plans to use them.",
+            field="phone_number",
+        )
+
+
 def _send_confirmation(session: Session, subscriber: Subscriber) -> None:
+    if subscriber.channel is Channel.SMS:
+        wait = ratelimit.attempt(SMS_CONFIRMATIONS, subscriber.tenant_id)
+        if wait:
+            raise TooManyRequests(
+                "This organization has sent as many SMS confirmations as allowed this hour. "
+                + ratelimit.try_again_in(wait),
+                retry_after=wait,
+            )
     # The job builds the link (or the SMS code) itself, so no secret waits in the queue.
     enqueue_after_commit(
         session, send_confirmation, subscriber.tenant_id, subscriber.id, queue="notifications", retries=3
@@ -190,6 +214,15 @@ def request_confirmation(session: Session, subscriber: Subscriber, *, actor: Act
         raise Conflict(f"{subscriber.channel.value} subscribers need no confirmation.")
     if subscriber.confirmed_at is not None:
         raise Conflict("This subscriber has confirmed already.")
+    if subscriber.channel is Channel.SMS:
+        _check_sms_allowed(session, subscriber.tenant_id)
+    wait = ratelimit.attempt(RESENDS, subscriber.id)
+    if wait:
+        raise TooManyRequests(
+            "This subscriber was sent a confirmation several times this hour. "
+            + ratelimit.try_again_in(wait),
+            retry_after=wait,
+        )
     _send_confirmation(session, subscriber)
     record_event(
         session,
@@ -241,8 +274,12 @@ def confirm_subscriber_code(
     require_role(actor, PAGE_ADMINS, "confirm subscribers")
     if subscriber.confirmed_at is not None and subscriber.unsubscribed_at is None:
         return False
-    wait = ratelimit.attempt(CODE_ATTEMPTS, subscriber.id)
-    if wait:
+    # Counted first, and refused when the count cannot be kept: six digits fall to unlimited guesses.
+    tries = ratelimit.hit(CODE_ATTEMPTS, subscriber.id)
+    if tries == 0:
+        raise ValidationError("Codes cannot be checked right now; try again in a minute.", field="code")
+    if tries > CODE_ATTEMPTS.attempts:
+        wait = ratelimit.seconds_left(CODE_ATTEMPTS, subscriber.id) or CODE_ATTEMPTS.window_seconds
         raise ValidationError(f"Too many tries. {ratelimit.try_again_in(wait)}", field="code")
     if not code_matches(subscriber.id, code, subscriber.confirmation_code_hash):
         raise ValidationError("This code is not right. Check the latest text message we sent.", field="code")

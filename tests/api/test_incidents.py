@@ -551,12 +551,16 @@ def test_the_list_searches_names_and_pages_with_limit(admin_client, org_a):
     found = admin_client.get(incidents_url(org_a) + "?q=payments", headers=auth(org_a)).get_json()
     first = admin_client.get(incidents_url(org_a) + "?limit=2&page=1", headers=auth(org_a)).get_json()
     second = admin_client.get(incidents_url(org_a) + "?limit=2&page=2", headers=auth(org_a)).get_json()
+    # Past the maximum, the page holds 100 (Statuspage imposes its maximum rather than refusing).
     too_many = admin_client.get(incidents_url(org_a) + "?limit=101", headers=auth(org_a))
+    hundred = admin_client.get(incidents_url(org_a) + "?limit=100", headers=auth(org_a))
+    bad = admin_client.get(incidents_url(org_a) + "?limit=many", headers=auth(org_a))
 
     assert [i["name"] for i in found] == ["Payments DOWN"]
     assert [len(first), len(second)] == [2, 2]
     assert not {i["id"] for i in first} & {i["id"] for i in second}
-    assert too_many.status_code == 400 and too_many.get_json()["field"] == "limit"
+    assert too_many.status_code == 200 and too_many.get_json() == hundred.get_json()
+    assert bad.status_code == 400 and bad.get_json()["field"] == "limit"
 
 
 def test_the_selection_lists_pick_open_incidents_scheduled_upcoming_and_active_windows(admin_client, org_a):
@@ -913,3 +917,16 @@ def test_components_given_to_a_scheduled_window_are_covered_and_set_once_it_runs
         web_id: ComponentStatus.DEGRADED_PERFORMANCE,
     }
     assert started.get_json()["incident_updates"][0]["body"].startswith("Scheduled maintenance is currently")
+
+
+def test_q_finds_incidents_by_an_updates_message_or_their_status_as_statuspage_searches(admin_client, org_a):
+    create(admin_client, org_a, name="Checkout errors", body="Card payments time out at the gateway")
+    by_name = admin_client.get(incidents_url(org_a) + "?q=checkout", headers=auth(org_a)).get_json()
+    by_update = admin_client.get(incidents_url(org_a) + "?q=GATEWAY", headers=auth(org_a)).get_json()
+    by_status = admin_client.get(incidents_url(org_a) + "?q=identified", headers=auth(org_a)).get_json()
+    nothing = admin_client.get(incidents_url(org_a) + "?q=no+such+words", headers=auth(org_a)).get_json()
+    assert [i["name"] for i in by_name] == ["Checkout errors"]
+    assert [i["name"] for i in by_update] == ["Checkout errors"]
+    # The factory's incident was last updated to Identified.
+    assert [i["name"] for i in by_status] == ["Acme outage"]
+    assert nothing == []

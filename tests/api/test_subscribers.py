@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from status_platform.config import Settings
 from status_platform.db.session import tenant_session
+from status_platform.tenancy.models import Tenant
 from status_platform.timeutil import utcnow
 from tenants.audiences.models import Viewer
 from tenants.audit.models import AuditEvent
@@ -60,6 +61,14 @@ def twilio(worker_settings: dict[str, Settings]) -> Iterator[Twilio]:
     with running_twilio() as stand_in:
         worker_settings["settings"] = twilio_settings(worker_settings["settings"], stand_in)
         yield stand_in
+
+
+@pytest.fixture(autouse=True)
+def _sms_plan(org_a: Any) -> None:
+    """Organization A is on a plan with SMS (the free plan has none)."""
+    with tenant_session(org_a.tenant_id) as s:
+        s.get(Tenant, org_a.tenant_id).plan_code = "startup"
+        s.commit()
 
 
 def auth(org: Any) -> dict[str, str]:
@@ -446,7 +455,7 @@ def test_the_list_is_paged_from_zero_with_limit_or_per_page(admin_client, org_a,
         ({"sort_field": "name"}, "sort_field"),
         ({"sort_direction": "up"}, "sort_direction"),
         ({"limit": "0"}, "limit"),
-        ({"limit": "101"}, "limit"),
+        ({"limit": "ten"}, "limit"),
         ({"page": "-1"}, "page"),
     ],
 )
@@ -799,3 +808,28 @@ def test_the_openapi_document_describes_every_subscriber_operation(admin_client)
         "teams",
     }
     assert "SubscriberCountByTypeAndState" in schemas
+
+
+def test_the_free_plan_has_no_sms_subscribers(admin_client, org_a, twilio, run_jobs):
+    with tenant_session(org_a.tenant_id) as s:
+        s.get(Tenant, org_a.tenant_id).plan_code = "free"
+        s.commit()
+    response = admin_client.post(
+        url(org_a), json={"subscriber": {"phone_number": "+14155552671"}}, headers=auth(org_a)
+    )
+    assert response.status_code == 422
+    assert response.get_json()["field"] == "subscriber.phone_number"
+    assert "plan" in response.get_json()["message"]
+    run_jobs()
+    assert twilio.messages == []
+
+
+def test_a_confirmation_is_resent_at_most_three_times_an_hour(admin_client, org_a, mail, run_jobs):
+    created = create(admin_client, org_a, email="thrice@example.com")
+    resend = url(org_a, f"/{created['id']}/resend_confirmation")
+    statuses = [admin_client.post(resend, headers=auth(org_a)).status_code for _ in range(4)]
+    assert statuses == [201, 201, 201, 429]
+    refused = admin_client.post(resend, headers=auth(org_a))
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) > 0
+    run_jobs()
+    assert len([m for m in mail.messages if "thrice@example.com" in m["To"]]) == 4

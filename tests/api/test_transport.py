@@ -392,7 +392,7 @@ def test_a_method_a_path_does_not_serve_is_a_json_405(admin_client, org_a):
     assert response.headers["Cache-Control"] == "no-store"
 
 
-@pytest.mark.parametrize("per_page", ["0", "101", "x", "-1"])
+@pytest.mark.parametrize("per_page", ["0", "1.5", "x", "-1"])
 def test_a_bad_per_page_is_400_naming_it(admin_client, org_a, per_page):
     response = admin_client.get(
         page_url(org_a, f"/components?per_page={per_page}"), headers=auth(org_a.api_key)
@@ -442,3 +442,38 @@ def test_the_openapi_document_is_served_without_a_key(admin_client):
         document = response.get_json()
         assert document["openapi"].startswith("3.1")
         assert "/pages/{page_id}" in document["paths"]
+
+
+def test_a_page_size_past_100_is_taken_as_100():
+    from admin_ui.api.body import Fields, page_size
+
+    assert page_size(Fields({"per_page": "500"}, prefix=""), "per_page") == 100
+    assert page_size(Fields({"per_page": "7"}, prefix=""), "per_page") == 7
+    assert page_size(Fields({}, prefix=""), "per_page") == 100
+
+
+def test_nan_and_infinity_are_not_json(admin_client, org_a):
+    for constant in ("NaN", "Infinity", "-Infinity"):
+        response = admin_client.post(
+            page_url(org_a, "/incidents"),
+            data='{"incident": {"name": "n", "metadata": {"a": {"b": ' + constant + "}}}}",
+            content_type="application/json",
+            headers=auth(org_a.api_key),
+        )
+        assert_error(response, 400, field="body")
+
+
+def test_an_address_sending_bad_keys_is_slowed_down_but_good_keys_go_on(admin_client, org_a, monkeypatch):
+    from admin_ui import api
+
+    monkeypatch.setattr(
+        api, "FAILED_KEYS", api.ratelimit.Limit("api-bad-key-test", attempts=3, window_seconds=60)
+    )
+    statuses = [admin_client.get(page_url(org_a), headers=auth("sp_not-a-key")).status_code for _ in range(4)]
+    assert statuses == [401, 401, 401, 429]
+    refused = admin_client.get(page_url(org_a), headers=auth(org_a.api_key))
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+    other = admin_client.get(
+        page_url(org_a), headers=auth(org_a.api_key), environ_overrides={"REMOTE_ADDR": "10.0.0.9"}
+    )
+    assert other.status_code == 200

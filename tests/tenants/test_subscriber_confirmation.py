@@ -24,7 +24,7 @@ from status_platform.db.session import tenant_session
 from status_platform.errors import Conflict, PermissionDenied, ValidationError
 from status_platform.identity.actor import Actor
 from status_platform.sms import SmsError, send_sms
-from status_platform.tenancy.models import Role
+from status_platform.tenancy.models import Role, Tenant
 from status_platform.timeutil import utcnow
 from tenants.audit.models import AuditEvent
 from tenants.pages.models import Page
@@ -58,6 +58,14 @@ PHONE = "+14155552671"
 @pytest.fixture(autouse=True)
 def _settings_active(admin_app):
     """Links and codes are signed with the active settings' secret key."""
+
+
+@pytest.fixture(autouse=True)
+def _sms_plan(org_a: Any) -> None:
+    """Organization A is on a plan with SMS (the free plan has none)."""
+    with tenant_session(org_a.tenant_id) as s:
+        s.get(Tenant, org_a.tenant_id).plan_code = "startup"
+        s.commit()
 
 
 # --- a stand-in for Twilio's Messages API ----------------------------------------------------------
@@ -214,6 +222,8 @@ def test_an_sms_subscriber_is_texted_a_code_that_is_stored_only_hashed(org_a, tw
     sent = twilio.messages[0]
     assert sent.form["To"] == PHONE and sent.form["From"] == SENDER
     assert "Acme" in sent.form["Body"]
+    # The text also carries the confirmation link, which confirms on the page without the code.
+    assert f"http://{org_a.host}/subscriptions/confirm/" in sent.form["Body"]
     code = twilio.codes()[0]
     with tenant_session(org_a.tenant_id) as s:
         stored = s.get(Subscriber, subscriber_id)
