@@ -27,7 +27,8 @@ from tenants.pages.services import update_page_settings
 from tests.api.sweep import auth
 from tests.factories import ACTOR, Organization
 
-REFERENCE = Path("/work/shared/reference/statuspage")
+# The reference folder beside the project (../shared), as on every checkout.
+REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "statuspage"
 EXAMPLES = REFERENCE / "manage"
 
 # Objects with no response example in the reference: their fields come from the reference's tables.
