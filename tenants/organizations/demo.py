@@ -116,6 +116,9 @@ def seed_demo(session: Session) -> NewOrganization:
         actor=ACTOR,
         page_name="Acme Cloud",
     )
+    # The demo shows every channel, SMS included, which the free plan does not have.
+    org.tenant.plan_code = "business"
+    session.flush()
     page = org.page
     page.headline = "Live status of Acme Cloud's services"
     components = _seed_components(session, page, since=now - timedelta(days=100))
