@@ -698,6 +698,7 @@ BAD_CREATES = {
     "no name": ({"status": "investigating"}, "incident.name"),
     "long name": ({"name": "x" * 256}, "incident.name"),
     "long body": ({"name": "Long", "body": "x" * 25_001}, "incident.body"),
+    "30,000-character body": ({"name": "Long", "body": "Timeouts. " * 3_000}, "incident.body"),
     "unknown status": ({"name": "Odd", "status": "exploded"}, "incident.status"),
     "postmortem status": ({"name": "Odd", "status": "postmortem"}, "incident.status"),
     "unknown component": (
