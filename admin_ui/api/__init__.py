@@ -18,6 +18,7 @@ from sqlalchemy import update
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
+from admin_ui.api import idempotency
 from admin_ui.api.body import ApiError
 from admin_ui.api.spec import bp, openapi_document, operation_for
 from status_platform import ratelimit
@@ -120,8 +121,6 @@ def _authenticate() -> Response | None:
         if page is None or (g.key_page_id is not None and page.id != g.key_page_id):
             return error_response(404, "There is no page with this id for this API key.", field="page_id")
         g.page = page
-    from admin_ui.api import idempotency
-
     claim = idempotency.begin(api_key.id)
     if isinstance(claim, Response):
         return claim
@@ -133,8 +132,6 @@ def _authenticate() -> Response | None:
 def _finish(response: Response) -> Response:
     claim = g.pop("idempotency_claim", None)
     if claim is not None:
-        from admin_ui.api import idempotency
-
         idempotency.finish(claim, response)
     response.headers["Cache-Control"] = "no-store"
     return response
