@@ -9,8 +9,8 @@ from typing import Any
 from flask import g
 from sqlalchemy import select
 
-from admin_ui.api.body import ApiError, Fields, envelope, invalid, pagination, request_data
-from admin_ui.api.common import commit, current_page, paged
+from admin_ui.api.body import Fields, envelope, invalid, pagination, request_data
+from admin_ui.api.common import commit, current_page, on_page, paged
 from admin_ui.api.serializers import COMPONENT_STATUSES, component_json, group_json
 from admin_ui.api.spec import PAGE_ID, PAGINATION, array_of, operation, ref
 from status_platform.db.session import db
@@ -108,18 +108,23 @@ def _is_id(value: str) -> bool:
     return bool(_ID.fullmatch(value))
 
 
-def _component(component_id: str) -> Component:
-    component = db.get(Component, component_id) if _is_id(component_id) else None
-    if component is None or component.page_id != current_page().id:
-        raise ApiError(404, "There is no component with this id on this page.", field="component_id")
-    return component
+def load_component(component_id: str) -> Component:
+    """The path's component of the path's page, else 404."""
+    return on_page(
+        Component,
+        component_id,
+        message="There is no component with this id on this page.",
+        field="component_id",
+    )
 
 
 def _group(group_id: str) -> ComponentGroup:
-    group = db.get(ComponentGroup, group_id) if _is_id(group_id) else None
-    if group is None or group.page_id != current_page().id:
-        raise ApiError(404, "There is no component group with this id on this page.", field="group_id")
-    return group
+    return on_page(
+        ComponentGroup,
+        group_id,
+        message="There is no component group with this id on this page.",
+        field="group_id",
+    )
 
 
 def _chosen_group(fields: Fields) -> ComponentGroup | None:
@@ -235,12 +240,12 @@ def create_component() -> tuple[dict[str, Any], int]:
     responses={200: ref("Component")},
 )
 def get_component(component_id: str) -> dict[str, Any]:
-    return component_json(_component(component_id))
+    return component_json(load_component(component_id))
 
 
 def _update_component(component_id: str) -> dict[str, Any]:
     """Change the fields given, keep the others; then the status, then the place (`position`)."""
-    component = _component(component_id)
+    component = load_component(component_id)
     fields = envelope("component")
     name = fields.text("name", max_length=NAME_MAX, required=True) if fields.has("name") else component.name
     description = _description(fields, component.description)
@@ -306,7 +311,7 @@ def put_component(component_id: str) -> dict[str, Any]:
     responses={204: None},
 )
 def delete_component(component_id: str) -> tuple[str, int]:
-    services.delete_component(db, _component(component_id), actor=g.actor)
+    services.delete_component(db, load_component(component_id), actor=g.actor)
     commit()
     return "", 204
 

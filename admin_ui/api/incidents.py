@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app, g
 
 from admin_ui.api.body import ApiError, Fields, envelope, invalid, page_size, pagination, query
-from admin_ui.api.common import commit, current_page, iso, rename_fields
+from admin_ui.api.common import commit, current_page, iso, on_page, rename_fields
 from admin_ui.api.serializers import COMPONENT_STATUSES, component_json
 from admin_ui.api.spec import (
     DATE_TIME,
@@ -369,9 +369,10 @@ def _reminder_intervals(fields: Fields) -> str | None:
     return fields.text("reminder_intervals", max_length=MAX_REMINDER_INTERVALS) or ""
 
 
-def _auto_in_progress(fields: Fields) -> bool | None:
+def _auto_in_progress(fields: Fields, default: bool | None = None) -> bool | None:
+    """`scheduled_auto_in_progress`, else its alias `scheduled_auto_transition`, else `default`."""
     value = fields.boolean("scheduled_auto_in_progress")
-    return fields.boolean("scheduled_auto_transition") if value is None else value
+    return fields.boolean("scheduled_auto_transition", default=default) if value is None else value
 
 
 def _moment(fields: Fields, name: str, stored: datetime | None) -> Any:
@@ -569,7 +570,7 @@ def _schedule(
         # A window created already started tells subscribers of the state it is in, once.
         deliver_notifications=deliver and not later,
         remind_prior=fields.boolean("scheduled_remind_prior", default=True),
-        auto_in_progress=_either(_auto_in_progress(fields), True),
+        auto_in_progress=_auto_in_progress(fields, default=True),
         auto_completed=fields.boolean("scheduled_auto_completed", default=True),
         to_maintenance_state=fields.boolean("auto_transition_to_maintenance_state"),
         to_operational_state=fields.boolean("auto_transition_to_operational_state"),
@@ -585,10 +586,6 @@ def _schedule(
     if later:
         _advance_window(window, status, body=body, deliver=deliver, components=changes)
     return window
-
-
-def _either(value: bool | None, default: bool) -> bool:
-    return default if value is None else value
 
 
 @operation(
@@ -669,11 +666,11 @@ def create_incident() -> tuple[dict[str, Any], int]:
 # --- one incident -------------------------------------------------------------------------------
 
 
-def _incident(incident_id: str) -> Incident:
-    incident = db.get(Incident, incident_id)
-    if incident is None or incident.page_id != current_page().id:
-        raise ApiError(404, "There is no incident with this id on this page.", field="incident_id")
-    return incident
+def load_incident(incident_id: str) -> Incident:
+    """The path's incident (or maintenance window) of the path's page, else 404."""
+    return on_page(
+        Incident, incident_id, message="There is no incident with this id on this page.", field="incident_id"
+    )
 
 
 @operation(
@@ -685,7 +682,7 @@ def _incident(incident_id: str) -> Incident:
     responses={200: ref("Incident")},
 )
 def get_incident(incident_id: str) -> dict[str, Any]:
-    return incident_json(_incident(incident_id), page_url=public_url())
+    return incident_json(load_incident(incident_id), page_url=public_url())
 
 
 def _update_realtime(
@@ -770,7 +767,7 @@ def _update_window(
 
 
 def _update_incident(incident_id: str) -> dict[str, Any]:
-    incident = _incident(incident_id)
+    incident = load_incident(incident_id)
     fields = envelope("incident")
     rename_fields(impact="impact_override")
     name = fields.text("name", max_length=MAX_NAME)
@@ -853,7 +850,7 @@ def put_incident(incident_id: str) -> dict[str, Any]:
     responses={200: ref("Incident")},
 )
 def delete_incident(incident_id: str) -> dict[str, Any]:
-    incident = _incident(incident_id)
+    incident = load_incident(incident_id)
     deleted = incident_json(incident, page_url=public_url())
     remove_incident(db, incident, actor=g.actor)
     commit()
@@ -864,7 +861,7 @@ def delete_incident(incident_id: str) -> dict[str, Any]:
 
 
 def _edit_update(incident_id: str, incident_update_id: str) -> dict[str, Any]:
-    incident = _incident(incident_id)
+    incident = load_incident(incident_id)
     update = db.get(IncidentUpdate, incident_update_id)
     if update is None or update.incident_id != incident.id:
         raise ApiError(404, "There is no such update of this incident.", field="incident_update_id")

@@ -15,7 +15,8 @@ from typing import Any
 from flask import g
 
 from admin_ui.api.body import ApiError, Fields, envelope, invalid, query, request_data
-from admin_ui.api.common import commit, current_page, iso, paged, rename_fields
+from admin_ui.api.common import commit, current_page, iso, on_page, paged, rename_fields
+from admin_ui.api.components import load_component
 from admin_ui.api.serializers import component_json
 from admin_ui.api.spec import (
     DATE_TIME,
@@ -32,7 +33,6 @@ from status_platform.db.session import db
 from tenants.audiences import queries, services
 from tenants.audiences.models import Audience, Viewer
 from tenants.audiences.schemas import EMAIL_MAX_LENGTH, EXTERNAL_ID_MAX_LENGTH, NAME_MAX_LENGTH
-from tenants.components.models import Component
 
 GROUPS_TAG = "Page access groups"
 USERS_TAG = "Page access users"
@@ -209,28 +209,21 @@ def _user_out(viewer: Viewer) -> dict[str, Any]:
 
 
 def _audience(audience_id: str) -> Audience:
-    audience = db.get(Audience, audience_id)
-    if audience is None or audience.page_id != current_page().id:
-        raise ApiError(
-            404, "There is no page access group with this id on this page.", field="page_access_group_id"
-        )
-    return audience
+    return on_page(
+        Audience,
+        audience_id,
+        message="There is no page access group with this id on this page.",
+        field="page_access_group_id",
+    )
 
 
 def _viewer(viewer_id: str) -> Viewer:
-    viewer = db.get(Viewer, viewer_id)
-    if viewer is None or viewer.page_id != current_page().id:
-        raise ApiError(
-            404, "There is no page access user with this id on this page.", field="page_access_user_id"
-        )
-    return viewer
-
-
-def _component(component_id: str) -> Component:
-    component = db.get(Component, component_id)
-    if component is None or component.page_id != current_page().id:
-        raise ApiError(404, "There is no component with this id on this page.", field="component_id")
-    return component
+    return on_page(
+        Viewer,
+        viewer_id,
+        message="There is no page access user with this id on this page.",
+        field="page_access_user_id",
+    )
 
 
 def _body_ids(name: str) -> list[str]:
@@ -465,7 +458,7 @@ def remove_page_access_group_components(page_access_group_id: str) -> dict[str, 
 )
 def remove_page_access_group_component(page_access_group_id: str, component_id: str) -> dict[str, Any]:
     audience = _audience(page_access_group_id)
-    component = _component(component_id)
+    component = load_component(component_id)
     services.remove_audience_components(db, audience, [component.id], actor=g.actor)
     commit()
     return _group_out(audience)
@@ -607,7 +600,7 @@ def list_page_access_user_components(page_access_user_id: str) -> list[dict[str,
 def _refuse_user_components(page_access_user_id: str, component_id: str | None = None) -> ApiError:
     _viewer(page_access_user_id)
     if component_id is not None:
-        _component(component_id)
+        load_component(component_id)
     return invalid(USER_COMPONENTS_REFUSAL, field="component_ids")
 
 
@@ -688,7 +681,7 @@ def remove_page_access_user_component(page_access_user_id: str, component_id: st
     responses={201: ref("Component")},
 )
 def add_component_page_access_groups(component_id: str) -> tuple[dict[str, Any], int]:
-    component = _component(component_id)
+    component = load_component(component_id)
     rename_fields(audience_ids="page_access_group_ids")
     services.add_component_to_audiences(db, component, _body_ids("page_access_group_ids"), actor=g.actor)
     commit()
@@ -706,7 +699,7 @@ def add_component_page_access_groups(component_id: str) -> tuple[dict[str, Any],
     responses={200: ref("Component")},
 )
 def remove_component_page_access_groups(component_id: str) -> dict[str, Any]:
-    component = _component(component_id)
+    component = load_component(component_id)
     rename_fields(audience_ids="page_access_group_ids")
     services.remove_component_from_audiences(db, component, _body_ids("page_access_group_ids"), actor=g.actor)
     commit()
@@ -715,7 +708,7 @@ def remove_component_page_access_groups(component_id: str) -> dict[str, Any]:
 
 
 def _refuse_component_users(component_id: str) -> ApiError:
-    _component(component_id)
+    load_component(component_id)
     return invalid(
         "Components are given to page access groups, not to single users: add the component to the "
         "users' groups (/components/{id}/page_access_groups), or put the users in a group that has it.",

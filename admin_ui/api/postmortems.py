@@ -12,7 +12,8 @@ from typing import Any
 from flask import g
 
 from admin_ui.api.body import ApiError, envelope, invalid
-from admin_ui.api.common import commit, current_page, iso, rename_fields
+from admin_ui.api.common import commit, iso, rename_fields
+from admin_ui.api.incidents import load_incident
 from admin_ui.api.spec import NULLABLE_DATE_TIME, PAGE_ID, nullable, operation, ref, schema
 from status_platform.db.session import db
 from tenants.incidents.models import Incident
@@ -107,15 +108,8 @@ def postmortem_json(incident: Incident) -> dict[str, Any]:
     }
 
 
-def _incident(incident_id: str) -> Incident:
-    incident = db.get(Incident, incident_id)
-    if incident is None or incident.page_id != current_page().id:
-        raise ApiError(404, "There is no incident with this id on this page.", field="incident_id")
-    return incident
-
-
 def _with_postmortem(incident_id: str) -> Incident:
-    incident = _incident(incident_id)
+    incident = load_incident(incident_id)
     if not incident.postmortem_body and incident.postmortem_published_at is None:
         raise ApiError(404, "This incident has no postmortem; write one with PUT …/postmortem.")
     return incident
@@ -143,7 +137,7 @@ def get_postmortem(incident_id: str) -> dict[str, Any]:
     responses={200: ref("Postmortem")},
 )
 def put_postmortem(incident_id: str) -> dict[str, Any]:
-    incident = _incident(incident_id)
+    incident = load_incident(incident_id)
     fields = envelope("postmortem")
     rename_fields(postmortem_body="body_draft")
     body = fields.text("body_draft", max_length=MAX_POSTMORTEM, required=True)
@@ -177,7 +171,7 @@ def delete_incident_postmortem(incident_id: str) -> tuple[str, int]:
     responses={200: ref("Postmortem")},
 )
 def publish_incident_postmortem(incident_id: str) -> dict[str, Any]:
-    incident = _incident(incident_id)
+    incident = load_incident(incident_id)
     fields = envelope("postmortem", required=False)
     rename_fields(postmortem_body="body_draft")
     notify = fields.boolean("notify_subscribers", default=False)

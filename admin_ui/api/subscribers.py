@@ -18,7 +18,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from admin_ui.api.body import ApiError, Fields, envelope, page_size, query, request_data
-from admin_ui.api.common import commit, current_page, iso, paged, rename_fields
+from admin_ui.api.common import commit, current_page, iso, on_page, paged, rename_fields
+from admin_ui.api.incidents import load_incident
 from admin_ui.api.spec import (
     DATE_TIME,
     NULLABLE_DATE_TIME,
@@ -44,7 +45,7 @@ from tenants.subscribers.queries import (
     page_subscribers,
     sorted_subscribers,
 )
-from tenants.subscribers.schemas import CONFIRMED_CHANNELS, display_phone
+from tenants.subscribers.schemas import ADDRESS_FIELDS, CONFIRMED_CHANNELS, display_phone
 from tenants.subscribers.services import (
     add_subscriber,
     reactivate_subscriber,
@@ -292,20 +293,10 @@ def subscriber_json(subscriber: Subscriber, *, with_secret: bool = False) -> dic
 
 
 def _load_subscriber(subscriber_id: str, *, incident: Incident | None = None) -> Subscriber:
-    found = db.get(Subscriber, subscriber_id) if ID_RE.match(subscriber_id) else None
-    if (
-        found is None
-        or found.page_id != current_page().id
-        or (incident is not None and found.incident_id != incident.id)
-    ):
-        raise ApiError(404, "There is no subscriber with this id here.", field="subscriber_id")
-    return found
-
-
-def _load_incident(incident_id: str) -> Incident:
-    found = db.get(Incident, incident_id) if ID_RE.match(incident_id) else None
-    if found is None or found.page_id != current_page().id:
-        raise ApiError(404, "There is no incident with this id on this page.", field="incident_id")
+    message = "There is no subscriber with this id here."
+    found = on_page(Subscriber, subscriber_id, message=message, field="subscriber_id")
+    if incident is not None and found.incident_id != incident.id:
+        raise ApiError(404, message, field="subscriber_id")
     return found
 
 
@@ -408,7 +399,7 @@ def _create(*, incident: Incident | None) -> tuple[dict[str, Any], int]:
             if phone_number is not None
             else Channel.EMAIL
         )
-    field = {Channel.EMAIL: "email", Channel.SMS: "phone_number"}.get(channel, "endpoint")
+    field = ADDRESS_FIELDS[channel]
     address = {"email": email, "phone_number": phone_number, "endpoint": endpoint}[field]
     if address is None or not address.strip():
         needed = "email or phone_number" if incident is not None else "email, phone_number or endpoint"
@@ -739,7 +730,7 @@ def resend_confirmation(subscriber_id: str) -> tuple[str, int]:
     responses={200: array_of("Subscriber")},
 )
 def list_incident_subscribers(incident_id: str) -> list[dict[str, Any]]:
-    incident = _load_incident(incident_id)
+    incident = load_incident(incident_id)
     statement = page_subscribers(current_page().id, state=StateFilter.ALL, incident_id=incident.id).order_by(
         Subscriber.created_at, Subscriber.id
     )
@@ -756,7 +747,7 @@ def list_incident_subscribers(incident_id: str) -> list[dict[str, Any]]:
     responses={201: ref("Subscriber")},
 )
 def create_incident_subscriber(incident_id: str) -> tuple[dict[str, Any], int]:
-    return _create(incident=_load_incident(incident_id))
+    return _create(incident=load_incident(incident_id))
 
 
 @operation(
@@ -768,7 +759,7 @@ def create_incident_subscriber(incident_id: str) -> tuple[dict[str, Any], int]:
     responses={200: ref("Subscriber")},
 )
 def get_incident_subscriber(incident_id: str, subscriber_id: str) -> dict[str, Any]:
-    return subscriber_json(_load_subscriber(subscriber_id, incident=_load_incident(incident_id)))
+    return subscriber_json(_load_subscriber(subscriber_id, incident=load_incident(incident_id)))
 
 
 @operation(
@@ -780,7 +771,7 @@ def get_incident_subscriber(incident_id: str, subscriber_id: str) -> dict[str, A
     responses={200: ref("Subscriber")},
 )
 def delete_incident_subscriber(incident_id: str, subscriber_id: str) -> dict[str, Any]:
-    return _unsubscribe(_load_subscriber(subscriber_id, incident=_load_incident(incident_id)))
+    return _unsubscribe(_load_subscriber(subscriber_id, incident=load_incident(incident_id)))
 
 
 @operation(
@@ -792,7 +783,7 @@ def delete_incident_subscriber(incident_id: str, subscriber_id: str) -> dict[str
     responses={201: None},
 )
 def resend_incident_confirmation(incident_id: str, subscriber_id: str) -> tuple[str, int]:
-    subscriber = _load_subscriber(subscriber_id, incident=_load_incident(incident_id))
+    subscriber = _load_subscriber(subscriber_id, incident=load_incident(incident_id))
     request_confirmation(db, subscriber, actor=g.actor)
     commit()
     return "", 201

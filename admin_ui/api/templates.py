@@ -9,8 +9,8 @@ from flask import g
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
-from admin_ui.api.body import ApiError, Fields, envelope, invalid
-from admin_ui.api.common import commit, current_page, iso, paged, rename_fields
+from admin_ui.api.body import Fields, envelope, invalid
+from admin_ui.api.common import commit, current_page, iso, on_page, paged, rename_fields
 from admin_ui.api.serializers import component_json
 from admin_ui.api.spec import (
     DATE_TIME,
@@ -139,10 +139,12 @@ def _one_json(template: Template) -> dict[str, Any]:
 
 
 def _template(template_id: str) -> Template:
-    template = db.get(Template, template_id)
-    if template is None or template.page_id != current_page().id:
-        raise ApiError(404, "There is no incident template with this id on this page.", field="template_id")
-    return template
+    return on_page(
+        Template,
+        template_id,
+        message="There is no incident template with this id on this page.",
+        field="template_id",
+    )
 
 
 def _refuse_unsupported(fields: Fields) -> None:
