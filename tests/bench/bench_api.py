@@ -18,10 +18,11 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
+
+from tests.bench.history import add_past_incidents
 
 
 def main() -> None:
@@ -123,32 +124,8 @@ def main() -> None:
             print(f"{name:24} {statistics.median(times):8.1f} {p95:8.1f} {statements:11d}")
 
     measure("demo organization (7 components, 12 past incidents)")
-    from status_platform.identity.actor import SYSTEM
-    from status_platform.timeutil import utcnow
-    from tenants.incidents.models import IncidentStatus
-    from tenants.incidents.services import open_incident, post_update
-    from tenants.pages.models import Page
-
-    started = time.perf_counter()
-    with tenant_session(tenant_id) as s:
-        page = s.get(Page, page_id)
-        for i in range(args.incidents):
-            at = utcnow() - timedelta(days=30 + i // 5, hours=i % 5)
-            incident = open_incident(
-                s, page, name=f"Past incident {i}", body="Looking", actor=SYSTEM, backfill_at=at
-            )
-            post_update(
-                s,
-                incident,
-                actor=SYSTEM,
-                status=IncidentStatus.RESOLVED,
-                body="Fixed",
-                display_at=at + timedelta(minutes=40),
-            )
-            if i % 200 == 199:
-                s.commit()
-        s.commit()
-    print(f"\nadded {args.incidents} past incidents in {time.perf_counter() - started:.1f} s")
+    seconds = add_past_incidents(tenant_id, page_id, args.incidents)
+    print(f"\nadded {args.incidents} past incidents in {seconds:.1f} s")
     measure(f"with {args.incidents} more past incidents")
     if not os.environ.get("REDIS_URL"):
         stop_embedded_redis(folder)
