@@ -23,8 +23,8 @@ from tenants.subscribers.models import EventKind, NotificationEvent
 from tests.conftest import fingerprint
 from tests.factories import ACTOR
 
-# The reference folder beside the project (../shared), as on every checkout.
-EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "reference" / "statuspage" / "manage"
+# Statuspage's Manage API examples (a copy of the shared reference's, see tests/api/statuspage).
+EXAMPLES = Path(__file__).resolve().parent / "statuspage" / "manage"
 INCIDENT_KEYS = set(json.loads((EXAMPLES / "incident.response.json").read_text()))
 UPDATE_KEYS = set(json.loads((EXAMPLES / "incident-update.response.json").read_text()))
 

@@ -27,8 +27,10 @@ from tenants.pages.services import update_page_settings
 from tests.api.sweep import auth
 from tests.factories import ACTOR, Organization
 
-# The reference folder beside the project (../shared), as on every checkout.
-REFERENCE = Path(__file__).resolve().parents[3] / "shared" / "reference" / "statuspage"
+# The Manage API examples and field tables, copied from the shared reference (see its README).
+REFERENCE = Path(__file__).resolve().parent / "statuspage"
+# The shared reference itself, where it is beside the checkout (../shared).
+SHARED = Path(__file__).resolve().parents[3] / "shared" / "reference" / "statuspage"
 EXAMPLES = REFERENCE / "manage"
 
 # Objects with no response example in the reference: their fields come from the reference's tables.
@@ -340,3 +342,18 @@ def test_an_examples_ids_map_to_distinct_objects_of_organization_a(org_a):
     }
     _body, ids = build_request("page-access-user-create", org_a)
     assert ids == {"pagrp1": org_a.ids["audience"]}
+
+
+def test_the_copy_is_the_shared_reference():
+    copied = sorted(path.name for path in EXAMPLES.glob("*.json"))
+    assert "incident.response.json" in copied and len(copied) >= 19
+    for name in copied:
+        json.loads((EXAMPLES / name).read_text())
+    # Where the shared reference is beside the checkout (as in CI), the copy is byte for byte the same.
+    if SHARED.is_dir():
+        shared = sorted(path.name for path in (SHARED / "manage").glob("*.json"))
+        assert copied == shared
+        for name in copied:
+            assert (EXAMPLES / name).read_bytes() == (SHARED / "manage" / name).read_bytes(), name
+        reference = "manage-api-reference.md"
+        assert (REFERENCE / reference).read_bytes() == (SHARED / reference).read_bytes()
