@@ -7,6 +7,8 @@ from urllib.parse import urlsplit
 
 import phonenumbers
 
+from status_platform.config import active_settings
+from status_platform.egress import EgressRefused, check_url
 from status_platform.errors import ValidationError
 from status_platform.validation import clean_email
 from tenants.pages.models import Page
@@ -61,7 +63,7 @@ def display_phone(number: str | None) -> str | None:
 
 
 def clean_endpoint(raw: str, *, channel: Channel) -> str:
-    """A syntactically sound http(s) URL; where it may connect is checked again at send time."""
+    """A sound http(s) URL that does not point at an internal address (checked again at send time)."""
     url = raw.strip()
     if not url or len(url) > MAX_URL:
         raise ValidationError(
@@ -78,6 +80,10 @@ def clean_endpoint(raw: str, *, channel: Channel) -> str:
         raise ValidationError("The URL must start with https:// and name a host.", field="endpoint")
     if parts.username or parts.password:
         raise ValidationError("The URL must not contain a user name or password.", field="endpoint")
+    try:
+        check_url(url, active_settings())
+    except EgressRefused as refusal:
+        raise ValidationError(refusal.message, field="endpoint") from None
     return url
 
 
