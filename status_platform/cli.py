@@ -20,7 +20,7 @@ from typing import Any, NoReturn
 
 import sqlalchemy.exc
 
-from status_platform.config import ConfigError, Settings
+from status_platform.config import ConfigError, Settings, activate
 from status_platform.errors import DomainError
 
 Handler = Callable[[argparse.Namespace, Settings], int]
@@ -59,6 +59,7 @@ def _connect(settings: Settings) -> None:
     from status_platform.db import session
     from status_platform.jobs import queues
 
+    activate(settings)  # signed links and egress checks of the services read the active settings
     session.configure(settings)
     queues.configure(settings)  # writes invalidate the cached public pages
 

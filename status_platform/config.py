@@ -98,6 +98,14 @@ class Settings:
     # Management API requests per key: API_REQUESTS_PER_MINUTE on average, API_BURST at once.
     API_REQUESTS_PER_MINUTE: int = 60
     API_BURST: int = 60
+    # Notification delivery: a claimed delivery is another worker's again after
+    # DELIVERY_LEASE_SECONDS; retries wait DELIVERY_RETRY_BASE_SECONDS, doubled per attempt;
+    # each worker keeps DELIVERY_CONCURRENCY webhook requests in flight. Fan-out inserts
+    # FANOUT_BATCH_SIZE deliveries per transaction.
+    DELIVERY_LEASE_SECONDS: int = 120
+    DELIVERY_RETRY_BASE_SECONDS: int = 10
+    DELIVERY_CONCURRENCY: int = 100
+    FANOUT_BATCH_SIZE: int = 5000
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
@@ -136,6 +144,14 @@ class Settings:
             raise ConfigError("PLATFORM_HOST and PAGES_DOMAIN must not be empty")
         if self.PUBLIC_URL_SCHEME not in {"http", "https"}:
             raise ConfigError("PUBLIC_URL_SCHEME must be http or https")
+        for name in (
+            "DELIVERY_LEASE_SECONDS",
+            "DELIVERY_RETRY_BASE_SECONDS",
+            "DELIVERY_CONCURRENCY",
+            "FANOUT_BATCH_SIZE",
+        ):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be at least 1")
         if self.PUBLIC_URL_PORT and not self.PUBLIC_URL_PORT.isdigit():
             raise ConfigError("PUBLIC_URL_PORT must be a port number")
         if self.is_production:

@@ -9,8 +9,28 @@ from status_platform.config import Settings
 TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
 
+# Twilio error codes that refuse the number itself (invalid, not a mobile, opted out with STOP):
+# sending again cannot succeed. https://www.twilio.com/docs/api/errors
+PERMANENT_TWILIO_CODES = frozenset({21211, 21214, 21407, 21408, 21610, 21612, 21614})
+
+
 class SmsError(RuntimeError):
-    """Twilio refused the message, could not be reached, or is not configured."""
+    """Twilio refused the message, could not be reached, or is not configured.
+
+    `status_code` is Twilio's HTTP status (None when it was not reached); `is_permanent` says
+    the number itself is refused, so a retry would fail the same way.
+    """
+
+    def __init__(
+        self, message: str, *, status_code: int | None = None, twilio_code: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.twilio_code = twilio_code
+
+    @property
+    def is_permanent(self) -> bool:
+        return self.twilio_code in PERMANENT_TWILIO_CODES
 
 
 def messages_url(settings: Settings) -> str:
@@ -41,7 +61,9 @@ def send_sms(settings: Settings, *, to: str, body: str, client: httpx.Client | N
         raise SmsError(f"Twilio could not be reached: {error}") from error
     if not response.is_success:
         raise SmsError(
-            f"Twilio refused the message to {to} (HTTP {response.status_code}): {_reason(response)}"
+            f"Twilio refused the message to {to} (HTTP {response.status_code}): {_reason(response)}",
+            status_code=response.status_code,
+            twilio_code=_code(response),
         )
     try:
         sid = response.json().get("sid")
@@ -59,3 +81,12 @@ def _reason(response: httpx.Response) -> str:
         code = f" (Twilio error {data['code']})" if data.get("code") else ""
         return f"{str(data['message']).rstrip('.')}{code}"
     return response.reason_phrase
+
+
+def _code(response: httpx.Response) -> int | None:
+    try:
+        data = response.json()
+    except ValueError:
+        return None
+    code = data.get("code") if isinstance(data, dict) else None
+    return code if isinstance(code, int) else None

@@ -17,3 +17,4 @@ def register_periodic_tasks() -> None:
     """Import every feature module that registers a periodic task with the clock."""
     import tenants.maintenance.jobs  # noqa: F401
     import tenants.pages.jobs  # noqa: F401
+    import tenants.subscribers.jobs  # noqa: F401

@@ -11,6 +11,7 @@ import os
 import re
 import socket
 import threading
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from email import message_from_bytes, policy
@@ -401,7 +402,14 @@ class HttpReceiver:
     requests: list[ReceivedRequest] = field(default_factory=list)
     responses: list[int] = field(default_factory=list)
     body: bytes = b"ok"
+    delay: float = 0.0  # seconds each answer waits, to keep requests in flight
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+class _ReceiverServer(ThreadingHTTPServer):
+    # Delivery workers open up to DELIVERY_CONCURRENCY connections at once.
+    request_queue_size = 256
+    daemon_threads = True
 
 
 @pytest.fixture
@@ -415,6 +423,8 @@ def http_receiver() -> Iterator[HttpReceiver]:
             with receiver.lock:
                 receiver.requests.append(ReceivedRequest(self.command, self.path, dict(self.headers), body))
                 status = receiver.responses.pop(0) if receiver.responses else 200
+            if receiver.delay:
+                time.sleep(receiver.delay)
             self.send_response(status)
             self.send_header("Content-Length", str(len(receiver.body)))
             if receiver.body.startswith(b"<!doctype html>"):
@@ -427,7 +437,7 @@ def http_receiver() -> Iterator[HttpReceiver]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = _ReceiverServer(("127.0.0.1", 0), Handler)
     receiver.url = f"http://127.0.0.1:{server.server_address[1]}"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

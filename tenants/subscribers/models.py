@@ -94,7 +94,12 @@ class Subscriber(TenantScoped, Base):
 
     @property
     def address(self) -> str:
-        return self.email or self.phone_number or self.endpoint or ""
+        """Where the channel reaches the subscriber (a webhook's URL, not its contact email)."""
+        if self.channel is Channel.EMAIL:
+            return self.email or ""
+        if self.channel is Channel.SMS:
+            return self.phone_number or ""
+        return self.endpoint or ""
 
 
 class SubscriberComponent(TenantScoped, Base):
@@ -179,6 +184,8 @@ class Delivery(TenantScoped, Base):
         sa.UniqueConstraint("event_id", "subscriber_id"),
         sa.Index(None, "status", "next_attempt_at"),
         sa.Index(None, "tenant_id", "subscriber_id", "created_at"),
+        # The delivery workers' claim: an organization's due rows of one channel.
+        sa.Index(None, "tenant_id", "channel", "status", "next_attempt_at"),
     )
 
     id: Mapped[PublicId]
@@ -206,7 +213,10 @@ class Delivery(TenantScoped, Base):
 
 class DeliveryAttempt(TenantScoped, Base):
     __tablename__ = "delivery_attempts"
-    __tenant_table_args__ = (tenant_fk(["delivery_id"], "deliveries"),)
+    __tenant_table_args__ = (
+        tenant_fk(["delivery_id"], "deliveries"),
+        sa.Index(None, "tenant_id", "delivery_id", "attempted_at"),
+    )
 
     id: Mapped[PublicId]
     delivery_id: Mapped[str] = mapped_column(sa.String(12))

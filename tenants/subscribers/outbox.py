@@ -25,7 +25,8 @@ def record_notification(
 ) -> NotificationEvent:
     """Add an outbox row for the session's tenant. Flushes, never commits.
 
-    Fan-out picks it up after the commit; an event whose transaction rolls back never existed.
+    Its fan-out job is enqueued for after the commit; an event whose transaction rolls back
+    never existed, and one whose job is lost is found by the sweeper (tenants/subscribers/jobs.py).
     """
     event = NotificationEvent(
         page_id=page_id,
@@ -39,4 +40,8 @@ def record_notification(
     )
     session.add(event)
     session.flush()
+    # Imported here: the fan-out reads incidents and components, whose services import this module.
+    from tenants.subscribers.fanout import enqueue_fan_out
+
+    enqueue_fan_out(session, event)
     return event

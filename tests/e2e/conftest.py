@@ -23,7 +23,7 @@ def live_server(router, committed_db) -> Iterator[int]:
     server.server_close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
 

@@ -326,6 +326,8 @@ def test_a_messaging_service_sender_is_sent_as_messaging_service_sid(twilio):
 def test_endpoint_subscribers_are_active_at_once_without_any_message(
     org_a, mail, twilio, run_jobs, channel, address
 ):
+    run_jobs()  # the notices of the organization's own incidents, fanned out to its reader
+    mail.messages.clear()
     with tenant_session(org_a.tenant_id) as s:
         subscriber = _add(s, org_a, channel=channel, address=address)
         s.commit()

@@ -1,0 +1,400 @@
+"""Delivery workers: claim pending deliveries with a lease, send them, and record what happened.
+
+A claim is one UPDATE ... RETURNING that moves rows from pending to sending, as a compare-and-set
+(`status` and `next_attempt_at` are checked again by the UPDATE itself), with
+`FOR UPDATE SKIP LOCKED` on PostgreSQL so parallel workers take disjoint rows. A claimed row's
+`next_attempt_at` is its lease's end, so a worker killed mid-send leaves rows that become
+claimable again when the lease runs out: at most the messages in flight at the kill are sent
+twice (webhooks carry the delivery id, so receivers can drop the repeat).
+
+The claim is committed before anything is sent, so no database lock is held during network
+I/O; the outcomes of a batch are written in one transaction afterwards.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
+
+from status_platform.config import Settings, active_settings
+from status_platform.db.session import tenant_session
+from status_platform.ids import new_ids
+from status_platform.jobs.enqueue import enqueue_after_commit, enqueue_now
+from status_platform.mail.outgoing import build_message, send_messages
+from status_platform.timeutil import utcnow
+from tenants.incidents.models import Incident
+from tenants.maintenance.services import NOTICES_BEFORE_START
+from tenants.pages.models import Page
+from tenants.subscribers.confirmation import page_public_url
+from tenants.subscribers.links import Recipient
+from tenants.subscribers.messages import Notice, NoticeGone, load_notice, quarantine_mail
+from tenants.subscribers.models import (
+    Channel,
+    Delivery,
+    DeliveryAttempt,
+    DeliveryStatus,
+    NotificationEvent,
+    Subscriber,
+)
+from tenants.subscribers.senders import Outcome, open_sender
+
+log = logging.getLogger(__name__)
+
+QUEUE = "notifications"
+# Attempts before a delivery is given up. Endpoints the subscriber runs get ten (Statuspage's
+# quarantine rule); mail and SMS failures are usually on the platform's side and get a day.
+MAX_ATTEMPTS = {
+    Channel.WEBHOOK: 10,
+    Channel.SLACK: 10,
+    Channel.TEAMS: 10,
+    Channel.EMAIL: 150,
+    Channel.SMS: 150,
+}
+# Endpoint subscribers failing this often in the window are quarantined, and their contact told.
+QUARANTINE_FAILURES = 10
+QUARANTINE_WINDOW = timedelta(hours=1)
+QUARANTINE_PURGE = timedelta(days=90)
+ENDPOINT_CHANNELS = frozenset({Channel.WEBHOOK, Channel.SLACK, Channel.TEAMS})
+# Backoff: RETRY_BASE seconds doubled per attempt, at most RETRY_CAP, each scaled by a random
+# 0.8-1.2 so a receiver that came back is not hit by every retry at once. Ten attempts fit in
+# about forty minutes, inside the quarantine window.
+RETRY_CAP = 600
+# A job stops claiming after this long and hands over to a fresh job, so none runs into RQ's timeout.
+JOB_BUDGET_SECONDS = 120
+
+
+def retry_delay(attempts: int, settings: Settings, *, rng: random.Random | None = None) -> float:
+    """Seconds to wait before attempt `attempts + 1`, with exponential backoff and jitter."""
+    base = settings.DELIVERY_RETRY_BASE_SECONDS * (2 ** max(attempts - 1, 0))
+    return min(base, RETRY_CAP) * (rng or random).uniform(0.8, 1.2)
+
+
+def enqueue_delivery(session: Session, tenant_id: str, channel: Channel) -> None:
+    """Wake a delivery worker for `channel` once `session` commits."""
+    enqueue_after_commit(session, deliver_pending, tenant_id, channel.value, queue=QUEUE)
+
+
+def claim(session: Session, channel: Channel, *, limit: int, lease_seconds: int) -> list[str]:
+    """Take up to `limit` due deliveries of `channel` for this worker; returns their ids. Commits."""
+    tenant_id = session.info["tenant_id"]
+    now = utcnow()
+    lease_end = now + timedelta(seconds=lease_seconds)
+    table = Delivery.__table__
+    claimable = (
+        table.c.tenant_id == tenant_id,
+        table.c.channel == channel.value,
+        table.c.status.in_([DeliveryStatus.PENDING.value, DeliveryStatus.SENDING.value]),
+        table.c.next_attempt_at <= now,
+    )
+    candidates = select(table.c.id).where(*claimable).order_by(table.c.next_attempt_at).limit(limit)
+    if session.get_bind().dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    statement = (
+        sa.update(table)
+        .where(table.c.id.in_(candidates.scalar_subquery()), *claimable)
+        .values(
+            status=DeliveryStatus.SENDING.value,
+            attempts=table.c.attempts + 1,
+            lease_expires_at=lease_end,
+            next_attempt_at=lease_end,
+            updated_at=now,
+        )
+        .returning(table.c.id)
+    )
+    ids = list(session.execute(statement).scalars())
+    session.commit()
+    return ids
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    recipient: Recipient
+    event_id: str
+    is_gone: bool  # unsubscribed or quarantined since the fan-out
+
+
+def _load_claimed(session: Session, ids: Sequence[str]) -> list[Claimed]:
+    rows = session.execute(
+        select(
+            Delivery.id,
+            Delivery.event_id,
+            Delivery.attempts,
+            Subscriber.id,
+            Subscriber.channel,
+            Subscriber.email,
+            Subscriber.phone_number,
+            Subscriber.endpoint,
+            Subscriber.secret,
+            Subscriber.incident_id,
+            sa.or_(Subscriber.unsubscribed_at.is_not(None), Subscriber.quarantined_at.is_not(None)),
+        )
+        .join(
+            Subscriber,
+            sa.and_(Subscriber.id == Delivery.subscriber_id, Subscriber.tenant_id == Delivery.tenant_id),
+        )
+        .where(Delivery.id.in_(ids))
+    ).all()
+    return [
+        Claimed(
+            Recipient(
+                delivery_id=row[0],
+                subscriber_id=row[3],
+                channel=Channel(row[4]),
+                email=row[5],
+                phone_number=row[6],
+                endpoint=row[7],
+                secret=row[8],
+                incident_id=row[9],
+                attempts=row[2],
+            ),
+            event_id=row[1],
+            is_gone=bool(row[10]),
+        )
+        for row in rows
+    ]
+
+
+class NoticeCache:
+    """Each event's Notice, loaded once per job however many batches carry it."""
+
+    def __init__(self, session: Session, settings: Settings) -> None:
+        self.session = session
+        self.settings = settings
+        self.notices: dict[str, Notice | None] = {}
+
+    def get(self, event_id: str) -> Notice | None:
+        if event_id not in self.notices:
+            event = self.session.get(NotificationEvent, event_id)
+            try:
+                notice = load_notice(self.session, event, self.settings) if event else None
+            except NoticeGone:
+                notice = None
+            if notice is not None and event is not None and event.kind in NOTICES_BEFORE_START:
+                # A window cancelled after its notice was fanned out: nothing about it is sent now.
+                window = self.session.get(Incident, event.incident_id) if event.incident_id else None
+                if window is None or window.cancelled_at is not None:
+                    notice = None
+            self.notices[event_id] = notice
+        return self.notices[event_id]
+
+
+def deliver_pending(tenant_id: str, channel: str) -> int:
+    """Job: send the organization's due deliveries of `channel`, batch after batch; returns how many.
+
+    Uses one pooled HTTP client (or one SMTP session per batch) for the whole job. Stops when
+    nothing is due, or after JOB_BUDGET_SECONDS, enqueueing a successor if work is left.
+    """
+    settings = active_settings()
+    kind = Channel(channel)
+    handled = 0
+    deadline = time.monotonic() + JOB_BUDGET_SECONDS
+    with tenant_session(tenant_id) as session, open_sender(kind, settings) as sender:
+        notices = NoticeCache(session, settings)
+        while True:
+            if time.monotonic() > deadline:
+                enqueue_now(deliver_pending, tenant_id, kind.value, queue=QUEUE)
+                break
+            ids = claim(session, kind, limit=sender.batch_size, lease_seconds=settings.DELIVERY_LEASE_SECONDS)
+            if not ids:
+                break
+            claimed = _load_claimed(session, ids)
+            sendable = []
+            outcomes: list[Outcome] = []
+            for item in claimed:
+                notice = notices.get(item.event_id)
+                if item.is_gone or notice is None:
+                    reason = (
+                        "the subscriber left before it was sent"
+                        if item.is_gone
+                        else "what it announced is gone or was cancelled"
+                    )
+                    outcomes.append(Outcome(item.recipient, ok=False, error=reason, cancelled=True))
+                else:
+                    sendable.append((notice, item.recipient))
+            started = utcnow()
+            outcomes.extend(sender.send(sendable))
+            record_outcomes(session, outcomes, attempted_at=started, settings=settings)
+            session.commit()
+            handled += len(claimed)
+    if handled:
+        log.info("tenant=%s %s: %d deliveries handled", tenant_id, kind.value, handled)
+    return handled
+
+
+def record_outcomes(
+    session: Session, outcomes: Iterable[Outcome], *, attempted_at: datetime, settings: Settings
+) -> None:
+    """Mark each delivery sent, due again later, failed or cancelled; log the attempt; quarantine."""
+    now = utcnow()
+    table = Delivery.__table__
+    changes: list[dict[str, object]] = []
+    attempts: list[dict[str, object]] = []
+    sent_to: list[str] = []
+    failed_to: dict[str, Outcome] = {}
+    tenant_id = session.info["tenant_id"]
+    outcomes = list(outcomes)
+    attempt_ids = new_ids(len(outcomes))
+    for outcome, attempt_id in zip(outcomes, attempt_ids, strict=True):
+        recipient = outcome.recipient
+        change: dict[str, object] = {
+            "b_id": recipient.delivery_id,
+            "b_code": outcome.status_code,
+            "b_error": (outcome.error or None) and outcome.error[:1000],
+            "b_sent": None,
+            "b_next": None,
+        }
+        if outcome.cancelled:
+            change["b_status"] = DeliveryStatus.CANCELLED.value
+        elif outcome.ok:
+            change["b_status"] = DeliveryStatus.SENT.value
+            change["b_sent"] = now
+            sent_to.append(recipient.subscriber_id)
+        elif outcome.permanent or recipient.attempts >= MAX_ATTEMPTS[recipient.channel]:
+            change["b_status"] = DeliveryStatus.FAILED.value
+            failed_to[recipient.subscriber_id] = outcome
+        else:
+            change["b_status"] = DeliveryStatus.PENDING.value
+            change["b_next"] = now + timedelta(seconds=retry_delay(recipient.attempts, settings))
+            failed_to[recipient.subscriber_id] = outcome
+        changes.append(change)
+        if not outcome.cancelled:
+            attempts.append(
+                {
+                    "id": attempt_id,
+                    "tenant_id": tenant_id,
+                    "delivery_id": recipient.delivery_id,
+                    "attempted_at": attempted_at,
+                    "is_success": outcome.ok,
+                    "status_code": outcome.status_code,
+                    "error": (outcome.error or None) and outcome.error[:1000],
+                    "duration_ms": outcome.duration_ms,
+                }
+            )
+    if changes:
+        session.execute(
+            sa.update(table)
+            .where(table.c.id == bindparam("b_id"), table.c.tenant_id == tenant_id)
+            .values(
+                status=bindparam("b_status"),
+                next_attempt_at=bindparam("b_next"),
+                lease_expires_at=None,
+                last_error=bindparam("b_error"),
+                last_status_code=bindparam("b_code"),
+                sent_at=bindparam("b_sent"),
+                updated_at=now,
+            ),
+            changes,
+        )
+    if attempts:
+        session.execute(sa.insert(DeliveryAttempt.__table__), attempts)
+    if sent_to:
+        session.execute(
+            sa.update(Subscriber).where(Subscriber.id.in_(sent_to)).values(last_notified_at=now),
+            execution_options={"synchronize_session": False},
+        )
+    for subscriber_id, outcome in failed_to.items():
+        _maybe_quarantine(session, subscriber_id, outcome, now=now)
+
+
+def _maybe_quarantine(session: Session, subscriber_id: str, outcome: Outcome, *, now: datetime) -> None:
+    """Quarantine an endpoint failing QUARANTINE_FAILURES times in the window, or any permanent failure."""
+    channel = outcome.recipient.channel
+    if not outcome.permanent:
+        if channel not in ENDPOINT_CHANNELS:
+            return
+        failures = session.scalar(
+            select(sa.func.count())
+            .select_from(DeliveryAttempt)
+            .join(
+                Delivery,
+                sa.and_(
+                    Delivery.id == DeliveryAttempt.delivery_id,
+                    Delivery.tenant_id == DeliveryAttempt.tenant_id,
+                ),
+            )
+            .where(
+                Delivery.subscriber_id == subscriber_id,
+                DeliveryAttempt.is_success.is_(False),
+                DeliveryAttempt.attempted_at >= now - QUARANTINE_WINDOW,
+            )
+        )
+        if (failures or 0) < QUARANTINE_FAILURES:
+            return
+        reason = f"{failures} failed deliveries within an hour; the last: {outcome.error or 'no answer'}"
+    else:
+        reason = f"permanent failure: {outcome.error or 'refused'}"
+    quarantine_subscriber(session, subscriber_id, reason=reason[:500], now=now)
+
+
+def quarantine_subscriber(session: Session, subscriber_id: str, *, reason: str, now: datetime) -> bool:
+    """Stop sending to a subscriber (compare-and-set: once), cancel what waits for it, tell its contact.
+
+    Returns False if it was quarantined or unsubscribed already. Flushes, never commits.
+    """
+    result = session.execute(
+        sa.update(Subscriber)
+        .where(
+            Subscriber.id == subscriber_id,
+            Subscriber.quarantined_at.is_(None),
+            Subscriber.unsubscribed_at.is_(None),
+        )
+        .values(
+            quarantined_at=now, quarantine_reason=reason, purge_at=now + QUARANTINE_PURGE, updated_at=now
+        ),
+        execution_options={"synchronize_session": False},
+    )
+    if not result.rowcount:
+        return False
+    session.execute(
+        sa.update(Delivery)
+        .where(Delivery.subscriber_id == subscriber_id, Delivery.status == DeliveryStatus.PENDING)
+        .values(
+            status=DeliveryStatus.CANCELLED,
+            next_attempt_at=None,
+            last_error="the subscriber was quarantined",
+            updated_at=now,
+        ),
+        execution_options={"synchronize_session": False},
+    )
+    enqueue_after_commit(
+        session, send_quarantine_notice, session.info["tenant_id"], subscriber_id, queue=QUEUE, retries=3
+    )
+    log.warning("tenant=%s subscriber %s quarantined: %s", session.info["tenant_id"], subscriber_id, reason)
+    return True
+
+
+def send_quarantine_notice(tenant_id: str, subscriber_id: str) -> None:
+    """Job: email the contact of a quarantined endpoint subscriber why nothing is sent any more."""
+    settings = active_settings()
+    with tenant_session(tenant_id) as session:
+        subscriber = session.get(Subscriber, subscriber_id)
+        if (
+            subscriber is None
+            or subscriber.quarantined_at is None
+            or subscriber.channel not in ENDPOINT_CHANNELS
+            or not subscriber.email
+        ):
+            return
+        page = session.get(Page, subscriber.page_id)
+        if page is None:
+            return
+        mail = quarantine_mail(
+            page_name=page.name,
+            page_url=page_public_url(session, page, settings),
+            endpoint=subscriber.endpoint or "",
+            reason=subscriber.quarantine_reason or "",
+            failures=QUARANTINE_FAILURES,
+            purge_days=QUARANTINE_PURGE.days,
+        )
+        message = build_message(
+            settings, to=subscriber.email, subject=mail.subject, text=mail.text, html=mail.html
+        )
+        send_messages(settings, [message])
