@@ -1,16 +1,19 @@
-"""Writes of scheduled maintenance: schedule, edit, reschedule, update, start, complete and cancel a window.
+"""Writes of scheduled maintenance: schedule, edit, reschedule, update, remind, start, complete and cancel.
 
 A window is an Incident of kind maintenance. Every write checks the actor's role first, flushes
 and never commits, records an audit event, and bumps the page's version so the public page
 follows; subscribers are told through the outbox when the write's notify flag says so.
+Starting, completing and reminding change the row with a conditional UPDATE, so two writers
+racing on one window (two workers, or a worker and a person) record one notice, not two.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from datetime import datetime
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from status_platform.errors import ValidationError
@@ -39,11 +42,25 @@ from tenants.incidents.services import (
 from tenants.maintenance.queries import ACTIVE
 from tenants.maintenance.schemas import check_transition, check_window
 from tenants.pages.models import Page
-from tenants.subscribers.models import EventKind
+from tenants.subscribers.models import (
+    Delivery,
+    DeliveryStatus,
+    EventKind,
+    FanoutStatus,
+    NotificationEvent,
+)
 
 STARTED_BODY = "Scheduled maintenance is currently in progress. We will provide updates as necessary."
 COMPLETED_BODY = "The scheduled maintenance has been completed."
 CANCELLED_BODY = "This scheduled maintenance has been cancelled."
+
+# Notices about a window that has not started; cancelling it makes the ones not yet sent moot.
+NOTICES_BEFORE_START = (
+    EventKind.MAINTENANCE_SCHEDULED,
+    EventKind.MAINTENANCE_RESCHEDULED,
+    EventKind.MAINTENANCE_UPDATED,
+    EventKind.MAINTENANCE_REMINDER,
+)
 
 
 def _clean_name(name: str) -> str:
@@ -167,6 +184,8 @@ def start_window(
     require_role(actor, STATUS_WRITERS, "start maintenance")
     if window.status is not IncidentStatus.SCHEDULED or window.cancelled_at is not None:
         raise ValidationError("Only a scheduled window can start.", field="status")
+    if not _claim(session, window, (IncidentStatus.SCHEDULED,)):
+        raise ValidationError("This window has started already.", field="status")
     changes: dict[str, ComponentStatus] = {}
     if window.auto_transition_to_maintenance_state:
         changes = {link.component_id: ComponentStatus.UNDER_MAINTENANCE for link in window.affected}
@@ -200,6 +219,8 @@ def complete_window(
     require_role(actor, STATUS_WRITERS, "complete maintenance")
     if window.status not in ACTIVE:
         raise ValidationError("Only a window in progress can be completed.", field="status")
+    if not _claim(session, window, ACTIVE):
+        raise ValidationError("This window has been completed already.", field="status")
     if not components:
         return _transition(
             session,
@@ -224,6 +245,27 @@ def complete_window(
         components=changes,
         restore_components=False,
     )
+
+
+def _claim(session: Session, window: Incident, statuses: Iterable[IncidentStatus]) -> bool:
+    """Whether the database row of `window` is still in one of `statuses` and not cancelled; the
+    UPDATE locks the row until the transaction ends.
+
+    The in-memory status may be stale: another worker (or person) may have moved the window and
+    committed since it was loaded. On PostgreSQL a concurrent writer's UPDATE waits for this
+    transaction and then finds the status changed, so only one of them records the notice.
+    """
+    claimed = session.execute(
+        update(Incident)
+        .where(
+            Incident.id == window.id,
+            Incident.status.in_(list(statuses)),
+            Incident.cancelled_at.is_(None),
+        )
+        .values(updated_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return bool(claimed.rowcount)
 
 
 def _transition(
@@ -328,8 +370,11 @@ def reschedule_window(
     """Move a window that is scheduled or in progress to a new start and end.
 
     The new end must come after the start and not be past; a window already in progress cannot
-    have its start moved into the future. A new start means a new reminder. False, and nothing
-    written, when the times are unchanged. Flushes, never commits.
+    have its start moved into the future. A new start means a new reminder: one not yet sent for
+    the old start is cancelled, and the reminder comes again before the new start when its time
+    is still ahead. When it has passed already, an announced move stands in for the reminder
+    (subscribers were just told, inside the reminder's lead time). False, and nothing written,
+    when the times are unchanged. Flushes, never commits.
     """
     require_role(actor, STATUS_WRITERS, "reschedule maintenance")
     if window.cancelled_at is not None or window.status not in (IncidentStatus.SCHEDULED, *ACTIVE):
@@ -347,7 +392,18 @@ def reschedule_window(
         )
     before = _times(window)
     if window.scheduled_for != starts:
-        window.scheduled_reminded_at = None
+        drop_pending_notices(
+            session, window, (EventKind.MAINTENANCE_REMINDER,), reason="the maintenance was rescheduled"
+        )
+        remind_at = reminder_time(starts, _reminder_minutes(session, window))
+        if remind_at is None or remind_at > now:
+            window.scheduled_reminded_at = None
+        elif (
+            deliver_notifications
+            and window.status is IncidentStatus.SCHEDULED
+            and window.scheduled_reminded_at is None
+        ):
+            window.scheduled_reminded_at = now
     window.scheduled_for, window.scheduled_until = starts, ends
     window.updated_at = now
     after = _times(window)
@@ -507,9 +563,121 @@ def cancel_window(
         before={"status": IncidentStatus.SCHEDULED.value, "cancelled_at": None},
         after={"status": window.status.value, "cancelled_at": now.isoformat()},
     )
+    drop_pending_notices(session, window, NOTICES_BEFORE_START, reason="the maintenance was cancelled")
     if deliver_notifications:
         record_incident_notification(session, window, EventKind.MAINTENANCE_CANCELLED, update=update)
     return update
+
+
+def drop_pending_notices(
+    session: Session, window: Incident, kinds: Iterable[EventKind], *, reason: str
+) -> int:
+    """Withdraw `window`'s notices of `kinds` that have not gone out; returns the deliveries cancelled.
+
+    Deliveries still pending become cancelled with `reason` as their last error; one being sent
+    or already sent stays as it is. Flushes, never commits.
+    """
+    kinds = list(kinds)
+    now = utcnow()
+    # Marked done with no fan-out: the fan-out job finds nothing to do for these events, so no
+    # Delivery row is ever created for them.
+    session.execute(
+        update(NotificationEvent)
+        .where(
+            NotificationEvent.incident_id == window.id,
+            NotificationEvent.kind.in_(kinds),
+            NotificationEvent.fanout_status == FanoutStatus.PENDING,
+        )
+        .values(fanout_status=FanoutStatus.DONE, fanned_out_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
+    events = select(NotificationEvent.id).where(
+        NotificationEvent.incident_id == window.id, NotificationEvent.kind.in_(kinds)
+    )
+    cancelled = session.execute(
+        update(Delivery)
+        .where(Delivery.event_id.in_(events), Delivery.status == DeliveryStatus.PENDING)
+        .values(status=DeliveryStatus.CANCELLED, last_error=reason, next_attempt_at=None, updated_at=now)
+        .execution_options(synchronize_session="fetch")
+    )
+    return int(cancelled.rowcount)
+
+
+def reminder_time(scheduled_for: datetime | None, minutes: int) -> datetime | None:
+    """When subscribers are reminded of a window starting at `scheduled_for`: `minutes` before it
+    (the page's lead time). None when there is no start, or the page sends no reminders (0)."""
+    if scheduled_for is None or minutes <= 0:
+        return None
+    return scheduled_for - timedelta(minutes=minutes)
+
+
+def reminder_due(window: Incident, minutes: int, *, now: datetime) -> bool:
+    """Whether `window`'s reminder should go out at `now`, for a page whose lead time is `minutes`.
+
+    The window asks for reminders, is still scheduled, not cancelled and not reminded yet; its
+    reminder time has come and its start has not. A window announced after its reminder time
+    (scheduled ten minutes ahead, say) gets none: its announcement told subscribers already.
+    """
+    remind_at = reminder_time(window.scheduled_for, minutes)
+    return (
+        remind_at is not None
+        and window.scheduled_for is not None
+        and window.kind is IncidentKind.MAINTENANCE
+        and window.scheduled_remind_prior
+        and window.status is IncidentStatus.SCHEDULED
+        and window.cancelled_at is None
+        and window.scheduled_reminded_at is None
+        and window.started_at < remind_at <= now < window.scheduled_for
+    )
+
+
+def remind_window(session: Session, window: Incident, *, actor: Actor) -> bool:
+    """Remind subscribers that `window` starts soon, when reminder_due says it is time. At most once.
+
+    Sets scheduled_reminded_at and writes the reminder to the outbox together; the row changes
+    only if it was not reminded yet, so a second run, or a concurrent one, writes nothing and
+    answers False (as it does when the reminder is not due). Flushes, never commits.
+    """
+    require_role(actor, STATUS_WRITERS, "remind subscribers of maintenance")
+    minutes = _reminder_minutes(session, window)
+    now = utcnow()
+    if not reminder_due(window, minutes, now=now):
+        return False
+    claimed = session.execute(
+        update(Incident)
+        .where(
+            Incident.id == window.id,
+            Incident.status == IncidentStatus.SCHEDULED,
+            Incident.cancelled_at.is_(None),
+            Incident.scheduled_remind_prior.is_(True),
+            Incident.scheduled_reminded_at.is_(None),
+            Incident.scheduled_for == window.scheduled_for,
+        )
+        # A reminder is not an edit of the window: updated_at keeps its value.
+        .values(scheduled_reminded_at=now, updated_at=Incident.updated_at)
+        .execution_options(synchronize_session=False)
+    )
+    if not claimed.rowcount:
+        return False
+    session.expire(window, ["scheduled_reminded_at"])
+    record_incident_change(
+        session,
+        window,
+        actor,
+        "maintenance.reminded",
+        f"Reminded subscribers of maintenance {window.name!r}",
+        after={"scheduled_reminded_at": now.isoformat(), "minutes_before": minutes},
+        bump=False,
+    )
+    record_incident_notification(
+        session, window, EventKind.MAINTENANCE_REMINDER, payload={"minutes_before": minutes}
+    )
+    return True
+
+
+def _reminder_minutes(session: Session, window: Incident) -> int:
+    page = session.get(Page, window.page_id)
+    return page.maintenance_reminder_minutes if page is not None else 0
 
 
 def _times(window: Incident) -> dict[str, Any]:
