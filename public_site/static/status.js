@@ -42,4 +42,67 @@
       document.activeElement.blur();
     }
   });
+  // Subscribe panel: the channel tabs switch in place (without script they link to the forms' page).
+  document.querySelectorAll("[data-tabs]").forEach(function (box) {
+    var list = box.querySelector(".tab-list");
+    var tabs = Array.prototype.slice.call(box.querySelectorAll(".tab[data-pane]"));
+    if (!list || !tabs.length) { return; }
+    var paneOf = function (tab) { return document.getElementById(tab.getAttribute("data-pane")); };
+    var select = function (chosen, focus) {
+      tabs.forEach(function (tab) {
+        var on = tab === chosen;
+        tab.setAttribute("aria-selected", on ? "true" : "false");
+        tab.setAttribute("tabindex", on ? "0" : "-1");
+        tab.removeAttribute("aria-current");
+        var pane = paneOf(tab);
+        if (pane) { pane.hidden = !on; }
+      });
+      if (focus) { chosen.focus(); }
+    };
+    list.setAttribute("role", "tablist");
+    tabs.forEach(function (tab, index) {
+      var pane = paneOf(tab);
+      tab.setAttribute("role", "tab");
+      tab.parentElement.setAttribute("role", "presentation");
+      if (pane) {
+        tab.setAttribute("aria-controls", pane.id);
+        pane.setAttribute("role", "tabpanel");
+        pane.setAttribute("aria-labelledby", tab.id);
+      }
+      tab.addEventListener("click", function (event) { event.preventDefault(); select(tab, false); });
+      tab.addEventListener("keydown", function (event) {
+        var step = { ArrowRight: 1, ArrowLeft: -1 }[event.key];
+        if (!step) { return; }
+        event.preventDefault();
+        select(tabs[(index + step + tabs.length) % tabs.length], true);
+      });
+    });
+    select(tabs.filter(function (tab) { return tab.getAttribute("aria-current") === "true"; })[0] || tabs[0], false);
+  });
+  // The header's panel closes with Escape and with a click elsewhere.
+  var menu = document.querySelector("details.subscribe-menu");
+  if (menu) {
+    menu.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && menu.open) {
+        menu.open = false;
+        menu.querySelector("summary").focus();
+      }
+    });
+    document.addEventListener("click", function (event) {
+      if (menu.open && !menu.contains(event.target)) { menu.open = false; }
+    });
+  }
+  // Copy buttons (a webhook's signing secret): shown only where the clipboard can be written.
+  document.querySelectorAll("button[data-copy]").forEach(function (button) {
+    var source = document.getElementById(button.getAttribute("data-copy"));
+    if (!source || !navigator.clipboard) { return; }
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      navigator.clipboard.writeText(source.textContent.trim()).then(function () {
+        button.textContent = "Copied";
+      }, function () {
+        button.textContent = "Select and copy";
+      });
+    });
+  });
 })();
