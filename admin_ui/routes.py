@@ -21,6 +21,7 @@ from admin_ui import (
     organization,
     page_settings,
     pages,
+    subscribers,
     team,
 )
 from admin_ui.tenant import page_bp, tenant_bp
@@ -44,6 +45,8 @@ for child in (
     maintenance.bp,
     message_templates.bp,
     page_settings.bp,
+    subscribers.bp,
+    subscribers.events_bp,
 ):
     page_bp.register_blueprint(child)
 

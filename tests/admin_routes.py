@@ -22,6 +22,8 @@ OBJECT_PARAMS = {
     "member_id": "member",
     "invitation_id": "invitation",
     "key_id": "api_key",
+    "subscriber_id": "subscriber",
+    "event_id": "event",
 }
 
 

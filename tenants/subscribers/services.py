@@ -11,7 +11,7 @@ import secrets
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from status_platform import ratelimit
@@ -27,14 +27,17 @@ from tenants.incidents.models import Incident
 from tenants.incidents.services import load_components
 from tenants.pages.models import Page
 from tenants.subscribers.confirmation import code_matches, send_confirmation, send_unsubscribed_notice
+from tenants.subscribers.csv_io import ImportRow
 from tenants.subscribers.models import (
     Channel,
     Delivery,
+    DeliveryAttempt,
     DeliveryStatus,
     Subscriber,
     SubscriberComponent,
     SubscriberState,
 )
+from tenants.subscribers.queries import subscribed_addresses
 from tenants.subscribers.schemas import (
     ADDRESS_FIELDS,
     CONFIRMED_CHANNELS,
@@ -406,3 +409,130 @@ def update_subscriber_components(
         after={"component_ids": sorted(wanted)},
     )
     session.flush()
+
+
+def remove_subscriber(session: Session, subscriber: Subscriber, *, actor: Actor) -> int:
+    """Delete the subscriber, what it follows, and its deliveries with their attempts; returns how many
+    deliveries went with it.
+
+    Unlike unsubscribing, nothing of the subscription is kept: this is how someone's address is
+    erased, so the audit event names the channel and the counts but not the address. Another
+    organization's subscriber is not found by the session. Flushes, never commits.
+    """
+    require_role(actor, PAGE_ADMINS, "remove subscribers")
+    deliveries = select(Delivery.id).where(Delivery.subscriber_id == subscriber.id)
+    delivery_count = int(session.scalar(select(sa.func.count()).select_from(deliveries.subquery())) or 0)
+    record_event(
+        session,
+        actor,
+        "subscriber.deleted",
+        object_type="subscriber",
+        object_id=subscriber.id,
+        page_id=subscriber.page_id,
+        summary=f"Removed {subscriber.channel.value} subscriber and its {delivery_count} deliveries",
+        before={
+            "channel": subscriber.channel.value,
+            "state": subscriber.state.value,
+            "incident_id": subscriber.incident_id,
+            "deliveries": delivery_count,
+        },
+    )
+    session.execute(
+        delete(DeliveryAttempt)
+        .where(DeliveryAttempt.delivery_id.in_(deliveries))
+        .execution_options(synchronize_session=False)
+    )
+    session.execute(
+        delete(Delivery)
+        .where(Delivery.subscriber_id == subscriber.id)
+        .execution_options(synchronize_session=False)
+    )
+    session.delete(subscriber)
+    session.flush()
+    return delivery_count
+
+
+def _import_columns(row: ImportRow) -> tuple[Channel, dict[str, str]]:
+    """The channel and subscriber columns of an import row, checked again."""
+    if not row.is_valid or row.channel is None:
+        raise ValidationError(f"Line {row.line} cannot be imported: {row.error}", field="file")
+    columns = clean_address(row.channel, row.address)
+    if row.channel is Channel.WEBHOOK:
+        if not row.contact_email:
+            raise ValidationError(f"Line {row.line}: a webhook needs a contact email.", field="file")
+        columns["email"] = clean_address(Channel.EMAIL, row.contact_email)["email"]
+    return row.channel, columns
+
+
+def import_subscribers(
+    session: Session, page: Page, rows: Sequence[ImportRow], *, actor: Actor, confirmed: bool
+) -> list[Subscriber]:
+    """Add the subscribers of checked import rows (csv_io.preview_import) to the whole page, all or none.
+
+    Each row is checked again (the channel allowed, the address, the components, repeats, and
+    addresses subscribed meanwhile), so nothing is added twice. With `confirmed`, email and SMS
+    subscribers are active at once; without, each gets the double opt-in once the caller commits.
+    One audit event records the count. Raises ValidationError for an empty list or a row that
+    cannot be added, before writing anything; TooManyRequests when the SMS confirmations exceed
+    the organization's hourly limit (the caller rolls back). Flushes, never commits.
+    """
+    require_role(actor, PAGE_ADMINS, "import subscribers")
+    if not rows:
+        raise ValidationError("There is no subscriber to import.", field="file")
+    checked = [_import_columns(row) for row in rows]
+    channels = {channel for channel, _ in checked}
+    for channel in sorted(channels):
+        check_channel_allowed(page, channel, for_incident=False)
+    if Channel.SMS in channels:
+        _check_sms_allowed(session, page.tenant_id)
+    load_components(session, page.id, sorted({cid for row in rows for cid in row.component_ids}))
+    seen: set[tuple[Channel | None, str]] = set()
+    for row in rows:
+        if row.key in seen:
+            raise ValidationError(f"Line {row.line} repeats an earlier line.", field="file")
+        seen.add(row.key)
+    for channel in sorted(channels):
+        field = ADDRESS_FIELDS[channel]
+        addresses = [columns[field] for row_channel, columns in checked if row_channel is channel]
+        taken = subscribed_addresses(session, page.id, channel, addresses)
+        if taken:
+            raise Conflict(
+                f"{sorted(taken)[0]} has been subscribed since the preview; check the file again.",
+                field="file",
+            )
+    now = utcnow()
+    subscribers = [
+        Subscriber(
+            page_id=page.id,
+            channel=channel,
+            secret=secrets.token_hex(32) if channel is Channel.WEBHOOK else None,
+            created_at=now,
+            confirmed_at=None if channel in CONFIRMED_CHANNELS and not confirmed else now,
+            **columns,
+        )
+        for channel, columns in checked
+    ]
+    session.add_all(subscribers)
+    session.flush()
+    session.add_all(
+        SubscriberComponent(subscriber_id=subscriber.id, component_id=component_id)
+        for subscriber, row in zip(subscribers, rows, strict=True)
+        for component_id in row.component_ids
+    )
+    by_channel: dict[str, int] = {}
+    for subscriber in subscribers:
+        by_channel[subscriber.channel.value] = by_channel.get(subscriber.channel.value, 0) + 1
+        if subscriber.confirmed_at is None:
+            _send_confirmation(session, subscriber)
+    record_event(
+        session,
+        actor,
+        "subscriber.imported",
+        object_type="page",
+        object_id=page.id,
+        page_id=page.id,
+        summary=f"Imported {len(subscribers)} subscribers from a CSV file",
+        after={"count": len(subscribers), "channels": by_channel, "confirmed": confirmed},
+    )
+    session.flush()
+    return subscribers
