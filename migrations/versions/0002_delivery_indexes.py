@@ -18,8 +18,8 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
         batch_op.create_index(
-            batch_op.f("ix_deliveries_tenant_id_channel_status_next_attempt_at"),
-            ["tenant_id", "channel", "status", "next_attempt_at"],
+            batch_op.f("ix_deliveries_tenant_id_channel_next_attempt_at"),
+            ["tenant_id", "channel", "next_attempt_at"],
             unique=False,
         )
     with op.batch_alter_table("delivery_attempts", schema=None) as batch_op:
@@ -34,4 +34,4 @@ def downgrade() -> None:
     with op.batch_alter_table("delivery_attempts", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_delivery_attempts_tenant_id_delivery_id_attempted_at"))
     with op.batch_alter_table("deliveries", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_deliveries_tenant_id_channel_status_next_attempt_at"))
+        batch_op.drop_index(batch_op.f("ix_deliveries_tenant_id_channel_next_attempt_at"))

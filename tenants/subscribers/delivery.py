@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -35,7 +35,7 @@ from tenants.maintenance.services import NOTICES_BEFORE_START
 from tenants.pages.models import Page
 from tenants.subscribers.confirmation import page_public_url
 from tenants.subscribers.links import Recipient
-from tenants.subscribers.messages import Notice, NoticeGone, load_notice, quarantine_mail
+from tenants.subscribers.messages import QUARANTINE_FAILURES, Notice, NoticeGone, load_notice, quarantine_mail
 from tenants.subscribers.models import (
     Channel,
     Delivery,
@@ -59,7 +59,6 @@ MAX_ATTEMPTS = {
     Channel.SMS: 150,
 }
 # Endpoint subscribers failing this often in the window are quarantined, and their contact told.
-QUARANTINE_FAILURES = 10
 QUARANTINE_WINDOW = timedelta(hours=1)
 QUARANTINE_PURGE = timedelta(days=90)
 ENDPOINT_CHANNELS = frozenset({Channel.WEBHOOK, Channel.SLACK, Channel.TEAMS})
@@ -69,6 +68,8 @@ ENDPOINT_CHANNELS = frozenset({Channel.WEBHOOK, Channel.SLACK, Channel.TEAMS})
 RETRY_CAP = 600
 # A job stops claiming after this long and hands over to a fresh job, so none runs into RQ's timeout.
 JOB_BUDGET_SECONDS = 120
+# RQ's limit for one delivery job: its budget, then one last batch (sent within half a lease).
+JOB_TIMEOUT = 900
 
 
 def retry_delay(attempts: int, settings: Settings, *, rng: random.Random | None = None) -> float:
@@ -79,39 +80,88 @@ def retry_delay(attempts: int, settings: Settings, *, rng: random.Random | None 
 
 def enqueue_delivery(session: Session, tenant_id: str, channel: Channel) -> None:
     """Wake a delivery worker for `channel` once `session` commits."""
-    enqueue_after_commit(session, deliver_pending, tenant_id, channel.value, queue=QUEUE)
+    enqueue_after_commit(
+        session, deliver_pending, tenant_id, channel.value, queue=QUEUE, job_timeout=JOB_TIMEOUT
+    )
 
 
-def claim(session: Session, channel: Channel, *, limit: int, lease_seconds: int) -> list[str]:
-    """Take up to `limit` due deliveries of `channel` for this worker; returns their ids. Commits."""
+def claim(session: Session, channel: Channel, *, limit: int, lease_seconds: int) -> dict[str, Claim]:
+    """Take up to `limit` due deliveries of `channel` for this worker. Commits.
+
+    Returns {delivery id: Claim}. The attempt number is this claim's generation, so a worker
+    whose lease ran out (and whose rows were claimed again) cannot record over the newer claim.
+    """
     tenant_id = session.info["tenant_id"]
     now = utcnow()
     lease_end = now + timedelta(seconds=lease_seconds)
     table = Delivery.__table__
+    # Rows in a final state have no next attempt, so the time alone finds the pending rows and
+    # the leased rows whose lease has run out, in the order of the claim's index.
     claimable = (
         table.c.tenant_id == tenant_id,
         table.c.channel == channel.value,
-        table.c.status.in_([DeliveryStatus.PENDING.value, DeliveryStatus.SENDING.value]),
         table.c.next_attempt_at <= now,
+        table.c.status.in_([DeliveryStatus.PENDING.value, DeliveryStatus.SENDING.value]),
+        table.c.attempts < MAX_ATTEMPTS[channel],
     )
     candidates = select(table.c.id).where(*claimable).order_by(table.c.next_attempt_at).limit(limit)
     if session.get_bind().dialect.name == "postgresql":
-        candidates = candidates.with_for_update(skip_locked=True)
-    statement = (
+        # Locked once, in a CTE run exactly once (a subquery under IN may be run again per row,
+        # and would then take more than `limit` rows), then updated by primary key. The rows are
+        # locked by this statement, so nothing can change them between the two.
+        chosen = candidates.with_for_update(skip_locked=True).cte("claimable").prefix_with("MATERIALIZED")
+        update = sa.update(table).where(table.c.id == chosen.c.id)
+    else:
+        # One statement under SQLite's write lock: the conditions are checked again as it writes.
+        update = sa.update(table).where(table.c.id.in_(candidates.scalar_subquery()), *claimable)
+    statement = update.values(
+        status=DeliveryStatus.SENDING.value,
+        attempts=table.c.attempts + 1,
+        lease_expires_at=lease_end,
+        next_attempt_at=lease_end,
+        updated_at=now,
+    ).returning(table.c.id, table.c.attempts, table.c.event_id, table.c.subscriber_id)
+    claimed = {
+        row[0]: Claim(attempt=row[1], event_id=row[2], subscriber_id=row[3])
+        for row in session.execute(statement)
+    }
+    session.commit()
+    return claimed
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A claimed delivery: its attempt number (the claim's generation), its event and subscriber."""
+
+    attempt: int
+    event_id: str
+    subscriber_id: str
+
+
+def give_up_lost(session: Session, channel: Channel) -> int:
+    """Fail the deliveries whose every attempt was lost with its worker (a message that kills the
+    worker sending it must not be tried forever). Commits; returns how many."""
+    now = utcnow()
+    table = Delivery.__table__
+    result = session.execute(
         sa.update(table)
-        .where(table.c.id.in_(candidates.scalar_subquery()), *claimable)
+        .where(
+            table.c.tenant_id == session.info["tenant_id"],
+            table.c.channel == channel.value,
+            table.c.next_attempt_at <= now,
+            table.c.status == DeliveryStatus.SENDING.value,
+            table.c.attempts >= MAX_ATTEMPTS[channel],
+        )
         .values(
-            status=DeliveryStatus.SENDING.value,
-            attempts=table.c.attempts + 1,
-            lease_expires_at=lease_end,
-            next_attempt_at=lease_end,
+            status=DeliveryStatus.FAILED.value,
+            next_attempt_at=None,
+            lease_expires_at=None,
+            last_error="every attempt was lost with the worker sending it",
             updated_at=now,
         )
-        .returning(table.c.id)
     )
-    ids = list(session.execute(statement).scalars())
     session.commit()
-    return ids
+    return int(result.rowcount or 0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,45 +171,41 @@ class Claimed:
     is_gone: bool  # unsubscribed or quarantined since the fan-out
 
 
-def _load_claimed(session: Session, ids: Sequence[str]) -> list[Claimed]:
-    rows = session.execute(
-        select(
-            Delivery.id,
-            Delivery.event_id,
-            Delivery.attempts,
-            Subscriber.id,
-            Subscriber.channel,
-            Subscriber.email,
-            Subscriber.phone_number,
-            Subscriber.endpoint,
-            Subscriber.secret,
-            Subscriber.incident_id,
-            sa.or_(Subscriber.unsubscribed_at.is_not(None), Subscriber.quarantined_at.is_not(None)),
+def _load_claimed(session: Session, claimed: dict[str, Claim]) -> list[Claimed]:
+    """The claimed deliveries with their subscribers' addresses (looked up by primary key)."""
+    subscribers = {
+        row[0]: row
+        for row in session.execute(
+            select(
+                Subscriber.id,
+                Subscriber.channel,
+                Subscriber.email,
+                Subscriber.phone_number,
+                Subscriber.endpoint,
+                Subscriber.secret,
+                Subscriber.incident_id,
+                sa.or_(Subscriber.unsubscribed_at.is_not(None), Subscriber.quarantined_at.is_not(None)),
+            ).where(Subscriber.id.in_({c.subscriber_id for c in claimed.values()}))
         )
-        .join(
-            Subscriber,
-            sa.and_(Subscriber.id == Delivery.subscriber_id, Subscriber.tenant_id == Delivery.tenant_id),
+    }
+    found = []
+    for delivery_id, claim_ in claimed.items():
+        row = subscribers.get(claim_.subscriber_id)
+        if row is None:
+            continue  # removed since the claim; its delivery went with it
+        recipient = Recipient(
+            delivery_id=delivery_id,
+            subscriber_id=row[0],
+            channel=Channel(row[1]),
+            email=row[2],
+            phone_number=row[3],
+            endpoint=row[4],
+            secret=row[5],
+            incident_id=row[6],
+            attempts=claim_.attempt,
         )
-        .where(Delivery.id.in_(ids))
-    ).all()
-    return [
-        Claimed(
-            Recipient(
-                delivery_id=row[0],
-                subscriber_id=row[3],
-                channel=Channel(row[4]),
-                email=row[5],
-                phone_number=row[6],
-                endpoint=row[7],
-                secret=row[8],
-                incident_id=row[9],
-                attempts=row[2],
-            ),
-            event_id=row[1],
-            is_gone=bool(row[10]),
-        )
-        for row in rows
-    ]
+        found.append(Claimed(recipient, event_id=claim_.event_id, is_gone=bool(row[7])))
+    return found
 
 
 class NoticeCache:
@@ -178,9 +224,19 @@ class NoticeCache:
             except NoticeGone:
                 notice = None
             if notice is not None and event is not None and event.kind in NOTICES_BEFORE_START:
-                # A window cancelled after its notice was fanned out: nothing about it is sent now.
+                # A window cancelled after its notice was fanned out: nothing about it is sent now;
+                # nor a reminder of a start the window has since moved from.
                 window = self.session.get(Incident, event.incident_id) if event.incident_id else None
-                if window is None or window.cancelled_at is not None:
+                reminded_for = (event.payload or {}).get("scheduled_for")
+                if (
+                    window is None
+                    or window.cancelled_at is not None
+                    or (
+                        reminded_for is not None
+                        and window.scheduled_for is not None
+                        and reminded_for != window.scheduled_for.isoformat()
+                    )
+                ):
                     notice = None
             self.notices[event_id] = notice
         return self.notices[event_id]
@@ -190,25 +246,29 @@ def deliver_pending(tenant_id: str, channel: str) -> int:
     """Job: send the organization's due deliveries of `channel`, batch after batch; returns how many.
 
     Uses one pooled HTTP client (or one SMTP session per batch) for the whole job. Stops when
-    nothing is due, or after JOB_BUDGET_SECONDS, enqueueing a successor if work is left.
+    nothing is due, or after JOB_BUDGET_SECONDS, enqueueing a successor if work is left. No
+    transaction is open while messages are sent: the claim commits, the reads before sending
+    commit, and each batch's outcomes are written in a transaction of their own.
     """
     settings = active_settings()
     kind = Channel(channel)
     handled = 0
     deadline = time.monotonic() + JOB_BUDGET_SECONDS
     with tenant_session(tenant_id) as session, open_sender(kind, settings) as sender:
+        give_up_lost(session, kind)
         notices = NoticeCache(session, settings)
         while True:
             if time.monotonic() > deadline:
-                enqueue_now(deliver_pending, tenant_id, kind.value, queue=QUEUE)
+                enqueue_delivery_now(tenant_id, kind)
                 break
-            ids = claim(session, kind, limit=sender.batch_size, lease_seconds=settings.DELIVERY_LEASE_SECONDS)
-            if not ids:
+            claimed = claim(
+                session, kind, limit=sender.batch_size, lease_seconds=settings.DELIVERY_LEASE_SECONDS
+            )
+            if not claimed:
                 break
-            claimed = _load_claimed(session, ids)
             sendable = []
             outcomes: list[Outcome] = []
-            for item in claimed:
+            for item in _load_claimed(session, claimed):
                 notice = notices.get(item.event_id)
                 if item.is_gone or notice is None:
                     reason = (
@@ -219,8 +279,11 @@ def deliver_pending(tenant_id: str, channel: str) -> int:
                     outcomes.append(Outcome(item.recipient, ok=False, error=reason, cancelled=True))
                 else:
                     sendable.append((notice, item.recipient))
+            session.commit()  # the reads end here: nothing is held while the batch is sent
             started = utcnow()
-            outcomes.extend(sender.send(sendable))
+            outcomes.extend(
+                sender.send(sendable, deadline=time.monotonic() + settings.DELIVERY_LEASE_SECONDS / 2)
+            )
             record_outcomes(session, outcomes, attempted_at=started, settings=settings)
             session.commit()
             handled += len(claimed)
@@ -229,70 +292,100 @@ def deliver_pending(tenant_id: str, channel: str) -> int:
     return handled
 
 
+def enqueue_delivery_now(tenant_id: str, channel: Channel) -> None:
+    """Wake a delivery worker for `channel` at once (a job handing over, or the sweeper)."""
+    enqueue_now(deliver_pending, tenant_id, channel.value, queue=QUEUE, job_timeout=JOB_TIMEOUT)
+
+
 def record_outcomes(
     session: Session, outcomes: Iterable[Outcome], *, attempted_at: datetime, settings: Settings
 ) -> None:
-    """Mark each delivery sent, due again later, failed or cancelled; log the attempt; quarantine."""
+    """Write a batch's outcomes: sent, due again later (backoff), failed, cancelled, or released
+    unattempted; log each attempt; quarantine endpoints failing too often. Flushes, never commits.
+
+    Each row is written only if it is still this worker's claim (status sending, the claim's
+    attempt number): a worker that outlived its lease records nothing over the newer claim.
+    A delivery deleted meanwhile (its subscriber removed) is skipped.
+    """
     now = utcnow()
     table = Delivery.__table__
-    changes: list[dict[str, object]] = []
-    attempts: list[dict[str, object]] = []
-    sent_to: list[str] = []
-    failed_to: dict[str, Outcome] = {}
     tenant_id = session.info["tenant_id"]
+    changes: list[dict[str, object]] = []
+    sent_to: list[str] = []
+    failed: dict[str, Outcome] = {}
     outcomes = list(outcomes)
-    attempt_ids = new_ids(len(outcomes))
-    for outcome, attempt_id in zip(outcomes, attempt_ids, strict=True):
+    for outcome in outcomes:
         recipient = outcome.recipient
         change: dict[str, object] = {
             "b_id": recipient.delivery_id,
+            "b_claim": recipient.attempts,
+            "b_attempts": recipient.attempts,
             "b_code": outcome.status_code,
             "b_error": (outcome.error or None) and outcome.error[:1000],
             "b_sent": None,
             "b_next": None,
         }
-        if outcome.cancelled:
+        if outcome.released:
+            change.update(
+                b_status=DeliveryStatus.PENDING.value, b_next=now, b_attempts=recipient.attempts - 1
+            )
+        elif outcome.cancelled:
             change["b_status"] = DeliveryStatus.CANCELLED.value
         elif outcome.ok:
-            change["b_status"] = DeliveryStatus.SENT.value
-            change["b_sent"] = now
+            change.update(b_status=DeliveryStatus.SENT.value, b_sent=now)
             sent_to.append(recipient.subscriber_id)
+        elif outcome.give_up:
+            change["b_status"] = DeliveryStatus.FAILED.value
         elif outcome.permanent or recipient.attempts >= MAX_ATTEMPTS[recipient.channel]:
             change["b_status"] = DeliveryStatus.FAILED.value
-            failed_to[recipient.subscriber_id] = outcome
+            failed[recipient.subscriber_id] = outcome
         else:
-            change["b_status"] = DeliveryStatus.PENDING.value
-            change["b_next"] = now + timedelta(seconds=retry_delay(recipient.attempts, settings))
-            failed_to[recipient.subscriber_id] = outcome
+            delay = retry_delay(recipient.attempts, settings)
+            change.update(b_status=DeliveryStatus.PENDING.value, b_next=now + timedelta(seconds=delay))
+            failed[recipient.subscriber_id] = outcome
         changes.append(change)
-        if not outcome.cancelled:
-            attempts.append(
-                {
-                    "id": attempt_id,
-                    "tenant_id": tenant_id,
-                    "delivery_id": recipient.delivery_id,
-                    "attempted_at": attempted_at,
-                    "is_success": outcome.ok,
-                    "status_code": outcome.status_code,
-                    "error": (outcome.error or None) and outcome.error[:1000],
-                    "duration_ms": outcome.duration_ms,
-                }
-            )
-    if changes:
-        session.execute(
-            sa.update(table)
-            .where(table.c.id == bindparam("b_id"), table.c.tenant_id == tenant_id)
-            .values(
-                status=bindparam("b_status"),
-                next_attempt_at=bindparam("b_next"),
-                lease_expires_at=None,
-                last_error=bindparam("b_error"),
-                last_status_code=bindparam("b_code"),
-                sent_at=bindparam("b_sent"),
-                updated_at=now,
-            ),
-            changes,
+    if not changes:
+        return
+    session.execute(
+        sa.update(table)
+        .where(
+            table.c.id == bindparam("b_id"),
+            table.c.tenant_id == tenant_id,
+            table.c.status == DeliveryStatus.SENDING.value,
+            table.c.attempts == bindparam("b_claim"),
         )
+        .values(
+            status=bindparam("b_status"),
+            attempts=bindparam("b_attempts"),
+            next_attempt_at=bindparam("b_next"),
+            lease_expires_at=None,
+            last_error=bindparam("b_error"),
+            last_status_code=bindparam("b_code"),
+            sent_at=bindparam("b_sent"),
+            updated_at=now,
+        ),
+        changes,
+    )
+    attempted = [o for o in outcomes if not (o.cancelled or o.released)]
+    existing = set(
+        session.scalars(
+            select(table.c.id).where(table.c.id.in_([o.recipient.delivery_id for o in attempted]))
+        )
+    )
+    attempts = [
+        {
+            "id": attempt_id,
+            "tenant_id": tenant_id,
+            "delivery_id": outcome.recipient.delivery_id,
+            "attempted_at": attempted_at,
+            "is_success": outcome.ok,
+            "status_code": outcome.status_code,
+            "error": (outcome.error or None) and outcome.error[:1000],
+            "duration_ms": outcome.duration_ms,
+        }
+        for outcome, attempt_id in zip(attempted, new_ids(len(attempted)), strict=True)
+        if outcome.recipient.delivery_id in existing
+    ]
     if attempts:
         session.execute(sa.insert(DeliveryAttempt.__table__), attempts)
     if sent_to:
@@ -300,38 +393,44 @@ def record_outcomes(
             sa.update(Subscriber).where(Subscriber.id.in_(sent_to)).values(last_notified_at=now),
             execution_options={"synchronize_session": False},
         )
-    for subscriber_id, outcome in failed_to.items():
-        _maybe_quarantine(session, subscriber_id, outcome, now=now)
+    if failed:
+        _quarantine_failing(session, failed, now=now)
 
 
-def _maybe_quarantine(session: Session, subscriber_id: str, outcome: Outcome, *, now: datetime) -> None:
-    """Quarantine an endpoint failing QUARANTINE_FAILURES times in the window, or any permanent failure."""
-    channel = outcome.recipient.channel
-    if not outcome.permanent:
-        if channel not in ENDPOINT_CHANNELS:
-            return
-        failures = session.scalar(
-            select(sa.func.count())
-            .select_from(DeliveryAttempt)
-            .join(
-                Delivery,
-                sa.and_(
-                    Delivery.id == DeliveryAttempt.delivery_id,
-                    Delivery.tenant_id == DeliveryAttempt.tenant_id,
-                ),
-            )
-            .where(
-                Delivery.subscriber_id == subscriber_id,
-                DeliveryAttempt.is_success.is_(False),
-                DeliveryAttempt.attempted_at >= now - QUARANTINE_WINDOW,
-            )
+def _quarantine_failing(session: Session, failed: dict[str, Outcome], *, now: datetime) -> None:
+    """Quarantine the batch's subscribers whose address is refused outright, and the endpoints
+    that failed QUARANTINE_FAILURES times in the window (counted in one query for the batch)."""
+    endpoints = [sid for sid, outcome in failed.items() if outcome.recipient.channel in ENDPOINT_CHANNELS]
+    counts: dict[str, int] = {}
+    if endpoints:
+        counts = dict(
+            session.execute(
+                select(Delivery.subscriber_id, sa.func.count())
+                .select_from(DeliveryAttempt)
+                .join(
+                    Delivery,
+                    sa.and_(
+                        Delivery.id == DeliveryAttempt.delivery_id,
+                        Delivery.tenant_id == DeliveryAttempt.tenant_id,
+                    ),
+                )
+                .where(
+                    Delivery.subscriber_id.in_(endpoints),
+                    DeliveryAttempt.is_success.is_(False),
+                    DeliveryAttempt.attempted_at >= now - QUARANTINE_WINDOW,
+                )
+                .group_by(Delivery.subscriber_id)
+            ).all()
         )
-        if (failures or 0) < QUARANTINE_FAILURES:
-            return
-        reason = f"{failures} failed deliveries within an hour; the last: {outcome.error or 'no answer'}"
-    else:
-        reason = f"permanent failure: {outcome.error or 'refused'}"
-    quarantine_subscriber(session, subscriber_id, reason=reason[:500], now=now)
+    for subscriber_id, outcome in failed.items():
+        if outcome.permanent:
+            reason = f"permanent failure: {outcome.error or 'refused'}"
+        elif counts.get(subscriber_id, 0) >= QUARANTINE_FAILURES:
+            last = outcome.error or "no answer"
+            reason = f"{counts[subscriber_id]} failed deliveries within an hour; the last: {last}"
+        else:
+            continue
+        quarantine_subscriber(session, subscriber_id, reason=reason[:500], now=now)
 
 
 def quarantine_subscriber(session: Session, subscriber_id: str, *, reason: str, now: datetime) -> bool:
@@ -397,4 +496,4 @@ def send_quarantine_notice(tenant_id: str, subscriber_id: str) -> None:
         message = build_message(
             settings, to=subscriber.email, subject=mail.subject, text=mail.text, html=mail.html
         )
-        send_messages(settings, [message])
+    send_messages(settings, [message])  # with the session closed: nothing is held while mailing

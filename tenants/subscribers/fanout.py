@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from status_platform.config import active_settings
 from status_platform.db.session import tenant_session
@@ -23,7 +23,7 @@ from status_platform.ids import new_ids
 from status_platform.jobs.enqueue import enqueue_after_commit
 from status_platform.timeutil import utcnow
 from tenants.audiences.models import Audience, AudienceComponent, AudienceViewer, Viewer
-from tenants.components.models import Component, ComponentVisibility
+from tenants.components.models import Component, ComponentGroup, ComponentVisibility
 from tenants.subscribers.messages import RECEIVING_CHANNELS
 from tenants.subscribers.models import (
     Channel,
@@ -41,70 +41,71 @@ log = logging.getLogger(__name__)
 QUEUE = "notifications"
 
 
-def _visible_to_subscriber(component_ids: Sequence[str]) -> sa.ColumnElement[bool]:
-    """At least one of the event's components is one the subscriber may see.
+def _in_subscribers_audience() -> sa.ColumnElement[bool]:
+    """The component (of the enclosing query) is assigned to the subscriber's active audience, or
+    to an active audience of the subscriber's viewer."""
+    assigned = select(AudienceComponent.id).join(
+        Audience,
+        sa.and_(
+            Audience.id == AudienceComponent.audience_id, Audience.tenant_id == AudienceComponent.tenant_id
+        ),
+    )
+    by_audience = assigned.where(
+        AudienceComponent.component_id == Component.id,
+        Audience.is_active.is_(True),
+        Audience.id == Subscriber.audience_id,
+    )
+    by_viewer = assigned.join(
+        AudienceViewer,
+        sa.and_(
+            AudienceViewer.audience_id == AudienceComponent.audience_id,
+            AudienceViewer.tenant_id == AudienceComponent.tenant_id,
+        ),
+    ).where(
+        AudienceComponent.component_id == Component.id,
+        Audience.is_active.is_(True),
+        AudienceViewer.viewer_id == Subscriber.viewer_id,
+    )
+    return sa.or_(
+        by_audience.correlate(Component, Subscriber).exists(),
+        by_viewer.correlate(Component, Subscriber).exists(),
+    )
 
-    Public components are everyone's. Audience components are seen by a subscriber bound to an
-    active audience that includes them, or to an active viewer who belongs to such an audience.
-    Hidden components are nobody's (outside the admin), so a notice only about them reaches no one.
+
+def _hears_of_a_component(component_ids: Sequence[str]) -> sa.ColumnElement[bool]:
+    """At least one of the event's components is both one the subscriber follows (a whole-page
+    subscription follows all) and one it may see.
+
+    A component is as visible as the stricter of itself and its group. Public ones are
+    everyone's; audience ones are seen through the subscriber's audience or viewer; hidden ones
+    are nobody's (outside the admin), so a notice only about them reaches no one.
     """
-    public = select(Component.id).where(
-        Component.id.in_(component_ids), Component.visibility == ComponentVisibility.PUBLIC
+    group = aliased(ComponentGroup)
+    in_group = sa.and_(group.id == Component.group_id, group.tenant_id == Component.tenant_id)
+    public = sa.and_(
+        Component.visibility == ComponentVisibility.PUBLIC,
+        sa.or_(Component.group_id.is_(None), group.visibility == ComponentVisibility.PUBLIC),
     )
-    through_audience = (
-        select(AudienceComponent.component_id)
-        .join(
-            Audience,
-            sa.and_(
-                Audience.id == AudienceComponent.audience_id,
-                Audience.tenant_id == AudienceComponent.tenant_id,
-            ),
-        )
-        .join(
-            Component,
-            sa.and_(
-                Component.id == AudienceComponent.component_id,
-                Component.tenant_id == AudienceComponent.tenant_id,
-            ),
-        )
+    not_hidden = sa.and_(
+        Component.visibility != ComponentVisibility.HIDDEN,
+        sa.or_(Component.group_id.is_(None), group.visibility != ComponentVisibility.HIDDEN),
+    )
+    follows = select(SubscriberComponent.id).where(
+        SubscriberComponent.subscriber_id == Subscriber.id,
+        SubscriberComponent.tenant_id == Subscriber.tenant_id,
+    )
+    chosen = follows.where(SubscriberComponent.component_id == Component.id)
+    return (
+        select(Component.id)
+        .outerjoin(group, in_group)
         .where(
-            AudienceComponent.component_id.in_(component_ids),
-            Component.visibility == ComponentVisibility.AUDIENCE,
-            Audience.is_active.is_(True),
-            Audience.id == Subscriber.audience_id,
+            Component.id.in_(component_ids),
+            sa.or_(public, sa.and_(not_hidden, _in_subscribers_audience())),
+            sa.or_(~follows.correlate(Subscriber).exists(), chosen.correlate(Component, Subscriber).exists()),
         )
+        .correlate(Subscriber)
+        .exists()
     )
-    through_viewer = (
-        select(AudienceComponent.component_id)
-        .join(
-            AudienceViewer,
-            sa.and_(
-                AudienceViewer.audience_id == AudienceComponent.audience_id,
-                AudienceViewer.tenant_id == AudienceComponent.tenant_id,
-            ),
-        )
-        .join(
-            Audience,
-            sa.and_(
-                Audience.id == AudienceComponent.audience_id,
-                Audience.tenant_id == AudienceComponent.tenant_id,
-            ),
-        )
-        .join(
-            Component,
-            sa.and_(
-                Component.id == AudienceComponent.component_id,
-                Component.tenant_id == AudienceComponent.tenant_id,
-            ),
-        )
-        .where(
-            AudienceComponent.component_id.in_(component_ids),
-            Component.visibility == ComponentVisibility.AUDIENCE,
-            Audience.is_active.is_(True),
-            AudienceViewer.viewer_id == Subscriber.viewer_id,
-        )
-    )
-    return sa.or_(public.exists(), through_audience.exists(), through_viewer.exists())
 
 
 def eligible_subscribers(event: NotificationEvent) -> sa.Select[tuple[str, Channel]]:
@@ -125,16 +126,14 @@ def eligible_subscribers(event: NotificationEvent) -> sa.Select[tuple[str, Chann
         conditions.append(
             sa.or_(Subscriber.incident_id.is_(None), Subscriber.incident_id == event.incident_id)
         )
-    # A component subscription hears of its components only; a whole-page one of everything.
-    has_components = select(SubscriberComponent.id).where(
-        SubscriberComponent.subscriber_id == Subscriber.id,
-        SubscriberComponent.tenant_id == Subscriber.tenant_id,
-    )
     if component_ids:
-        chosen = has_components.where(SubscriberComponent.component_id.in_(component_ids))
-        conditions.append(sa.or_(~has_components.exists(), chosen.exists()))
-        conditions.append(_visible_to_subscriber(component_ids))
+        conditions.append(_hears_of_a_component(component_ids))
     else:
+        # About no component in particular: for whole-page subscriptions only.
+        has_components = select(SubscriberComponent.id).where(
+            SubscriberComponent.subscriber_id == Subscriber.id,
+            SubscriberComponent.tenant_id == Subscriber.tenant_id,
+        )
         conditions.append(~has_components.exists())
     # A subscriber bound to a private client's viewer stops hearing when the viewer is deactivated.
     active_viewer = select(Viewer.id).where(
@@ -172,10 +171,21 @@ def fan_out(tenant_id: str, event_id: str) -> int:
             return 0
         statement = eligible_subscribers(event)
         batches_of: dict[Channel, int] = {}
+        events = NotificationEvent.__table__
         while True:
-            batch = statement
-            if event.fanout_cursor is not None:
-                batch = batch.where(Subscriber.id > event.fanout_cursor)
+            # Each batch starts by writing the event's row: that takes its lock (another fan-out
+            # of the same event waits its turn, and SQLite's write lock is taken before any
+            # read), and returns the cursor and status as they are now.
+            cursor, status = session.execute(
+                sa.update(events)
+                .where(events.c.id == event.id, events.c.tenant_id == tenant_id)
+                .values(fanout_cursor=events.c.fanout_cursor)
+                .returning(events.c.fanout_cursor, events.c.fanout_status)
+            ).one()
+            if FanoutStatus(status) is FanoutStatus.DONE:
+                session.commit()
+                return created  # finished by another run, or dropped (a cancelled window)
+            batch = statement if cursor is None else statement.where(Subscriber.id > cursor)
             found = session.execute(batch.limit(batch_size)).all()
             if not found:
                 break

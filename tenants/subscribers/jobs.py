@@ -9,7 +9,7 @@ finds them and enqueues the jobs again; both jobs are idempotent.
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy import select
@@ -18,11 +18,19 @@ from status_platform.db.session import sweep_session, tenant_session
 from status_platform.identity.actor import SYSTEM
 from status_platform.jobs.clock import periodic
 from status_platform.jobs.enqueue import enqueue_now
+from status_platform.jobs.queues import get_redis, queue_name
 from status_platform.timeutil import utcnow
 from tenants.audit.services import record_event
-from tenants.subscribers.delivery import QUEUE, deliver_pending
+from tenants.subscribers.delivery import QUEUE, enqueue_delivery_now
 from tenants.subscribers.fanout import fan_out
-from tenants.subscribers.models import Delivery, DeliveryStatus, FanoutStatus, NotificationEvent, Subscriber
+from tenants.subscribers.models import (
+    Channel,
+    Delivery,
+    DeliveryStatus,
+    FanoutStatus,
+    NotificationEvent,
+    Subscriber,
+)
 
 log = logging.getLogger(__name__)
 
@@ -54,13 +62,29 @@ def sweep_notifications() -> int:
             )
             .distinct()
         ).all()
+    enqueued = 0
     for tenant_id, event_id in events:
-        enqueue_now(fan_out, tenant_id, event_id, queue=QUEUE)
+        if _first_this_minute(f"fanout:{event_id}", now):
+            enqueue_now(fan_out, tenant_id, event_id, queue=QUEUE)
+            enqueued += 1
     for tenant_id, channel in due:
-        enqueue_now(deliver_pending, tenant_id, str(getattr(channel, "value", channel)), queue=QUEUE)
-    if events or due:
-        log.info("re-enqueued %d fan-out(s) and %d delivery job(s)", len(events), len(due))
-    return len(events) + len(due)
+        kind = Channel(channel)
+        if _first_this_minute(f"deliver:{tenant_id}:{kind.value}", now):
+            enqueue_delivery_now(tenant_id, kind)
+            enqueued += 1
+    if enqueued:
+        log.info("re-enqueued %d fan-out or delivery job(s)", enqueued)
+    return enqueued
+
+
+def _first_this_minute(what: str, now: datetime) -> bool:
+    """True once per minute of the platform's clock for `what`, however often the sweep runs.
+
+    During a large send, rows are always due; a delivery job works until none is left, so one
+    more job a minute per channel is enough, and a queue is never flooded with copies.
+    """
+    slot = int(now.timestamp() // 60)
+    return bool(get_redis().set(queue_name(f"sweep:{what}:{slot}"), "1", nx=True, ex=120))
 
 
 @periodic(3600, queue=QUEUE)

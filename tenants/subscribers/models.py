@@ -185,7 +185,7 @@ class Delivery(TenantScoped, Base):
         sa.Index(None, "status", "next_attempt_at"),
         sa.Index(None, "tenant_id", "subscriber_id", "created_at"),
         # The delivery workers' claim: an organization's due rows of one channel.
-        sa.Index(None, "tenant_id", "channel", "status", "next_attempt_at"),
+        sa.Index(None, "tenant_id", "channel", "next_attempt_at"),
     )
 
     id: Mapped[PublicId]

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import asyncio
 import smtplib
+import ssl
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from email.message import EmailMessage
+from email.utils import parseaddr
 from typing import Protocol
 
 import httpx
@@ -49,6 +51,10 @@ class Outcome:
     permanent: bool = False
     # Not attempted at all (the subscriber left, the event is gone).
     cancelled: bool = False
+    # Not attempted this time (the batch ran out of time): due again at once, no attempt spent.
+    released: bool = False
+    # Not worth retrying, but no fault of the address (the message could not be built).
+    give_up: bool = False
 
 
 Item = tuple[Notice, Recipient]
@@ -57,7 +63,18 @@ Item = tuple[Notice, Recipient]
 class Sender(Protocol):
     batch_size: int
 
-    def send(self, items: Sequence[Item]) -> list[Outcome]: ...
+    def send(self, items: Sequence[Item], *, deadline: float) -> list[Outcome]:
+        """Send each item, starting none after `deadline` (time.monotonic()): those are released."""
+        ...
+
+
+def _released(recipient: Recipient) -> Outcome:
+    return Outcome(recipient, ok=False, error="not sent in time; released for the next batch", released=True)
+
+
+def _unrenderable(recipient: Recipient, error: Exception) -> Outcome:
+    # A notice that cannot be built for this subscriber fails alone, for good.
+    return Outcome(recipient, ok=False, error=f"the message could not be built: {error}", give_up=True)
 
 
 class HttpSender:
@@ -82,12 +99,17 @@ class HttpSender:
             return render_slack(notice, recipient), JSON_HEADERS
         return render_teams(notice, recipient), JSON_HEADERS
 
-    async def _send_all(self, items: Sequence[Item]) -> list[Outcome]:
+    async def _send_all(self, items: Sequence[Item], deadline: float) -> list[Outcome]:
         gate = asyncio.Semaphore(self.concurrency)
 
         async def one(notice: Notice, recipient: Recipient) -> Outcome:
-            body, headers = self._request(notice, recipient)
+            try:
+                body, headers = self._request(notice, recipient)
+            except (ValueError, KeyError, TypeError) as error:
+                return _unrenderable(recipient, error)
             async with gate:
+                if time.monotonic() > deadline:
+                    return _released(recipient)
                 result = await egress.post(
                     self.session,  # type: ignore[arg-type]
                     recipient.endpoint or "",
@@ -105,10 +127,10 @@ class HttpSender:
 
         return list(await asyncio.gather(*(one(notice, recipient) for notice, recipient in items)))
 
-    def send(self, items: Sequence[Item]) -> list[Outcome]:
+    def send(self, items: Sequence[Item], *, deadline: float) -> list[Outcome]:
         if not items:
             return []
-        return self.loop.run_until_complete(self._send_all(items))
+        return self.loop.run_until_complete(self._send_all(items, deadline))
 
     def close(self) -> None:
         self.loop.run_until_complete(self.session.close())  # type: ignore[attr-defined]
@@ -126,32 +148,41 @@ class EmailSender:
     def _connect(self) -> smtplib.SMTP:
         smtp = smtplib.SMTP(self.settings.SMTP_HOST, self.settings.SMTP_PORT, timeout=30)
         if self.settings.SMTP_STARTTLS:
-            smtp.starttls()
+            smtp.starttls(context=ssl.create_default_context())
         if self.settings.SMTP_USERNAME:
             smtp.login(self.settings.SMTP_USERNAME, self.settings.SMTP_PASSWORD)
         return smtp
 
-    def send(self, items: Sequence[Item]) -> list[Outcome]:
+    def send(self, items: Sequence[Item], *, deadline: float) -> list[Outcome]:
         if not items:
             return []
-        messages: list[tuple[Recipient, EmailMessage]] = [
-            (recipient, render_email(notice, recipient, self.settings)) for notice, recipient in items
-        ]
         outcomes: list[Outcome] = []
+        messages: list[tuple[Recipient, EmailMessage]] = []
+        for notice, recipient in items:
+            try:
+                messages.append((recipient, render_email(notice, recipient, self.settings)))
+            except (ValueError, KeyError, TypeError) as error:
+                outcomes.append(_unrenderable(recipient, error))
         try:
             smtp = self._connect()
         except (OSError, smtplib.SMTPException) as error:
             reason = f"the mail server could not be reached: {error}"
-            return [Outcome(recipient, ok=False, error=reason) for recipient, _ in messages]
+            return outcomes + [Outcome(recipient, ok=False, error=reason) for recipient, _ in messages]
+        envelope_sender = parseaddr(self.settings.MAIL_FROM)[1]
         with smtp:
             for index, (recipient, message) in enumerate(messages):
+                if time.monotonic() > deadline:
+                    outcomes.extend(_released(r) for r, _ in messages[index:])
+                    break
                 started = time.perf_counter()
                 try:
-                    smtp.send_message(message)
+                    # The envelope is the platform's own address, whatever the page's From says.
+                    smtp.send_message(message, from_addr=envelope_sender)
                 except smtplib.SMTPRecipientsRefused as error:
                     code, text = next(iter(error.recipients.values()), (550, b""))
-                    outcomes.append(_smtp_refused(recipient, code, text, started))
+                    outcomes.append(_smtp_refused(recipient, code, text, started, for_recipient=True))
                 except smtplib.SMTPResponseException as error:
+                    # Refused for the sender or the content: the platform's problem, never the address's.
                     outcomes.append(_smtp_refused(recipient, error.smtp_code, error.smtp_error, started))
                 except (OSError, smtplib.SMTPException) as error:
                     reason = f"the mail server connection was lost: {error}"
@@ -169,7 +200,9 @@ def _ms(started: float) -> int:
     return int((time.perf_counter() - started) * 1000)
 
 
-def _smtp_refused(recipient: Recipient, code: int, text: bytes | str, started: float) -> Outcome:
+def _smtp_refused(
+    recipient: Recipient, code: int, text: bytes | str, started: float, *, for_recipient: bool = False
+) -> Outcome:
     message = text.decode(errors="replace") if isinstance(text, bytes) else str(text)
     return Outcome(
         recipient,
@@ -177,8 +210,8 @@ def _smtp_refused(recipient: Recipient, code: int, text: bytes | str, started: f
         status_code=code,
         error=f"the mail server refused it ({code} {message})".strip(),
         duration_ms=_ms(started),
-        # 5xx is a permanent refusal of this address (no such mailbox); 4xx is worth a retry.
-        permanent=500 <= code < 600,
+        # A 5xx answer to RCPT refuses this address for good (no such mailbox); 4xx is worth a retry.
+        permanent=for_recipient and 500 <= code < 600,
     )
 
 
@@ -189,19 +222,22 @@ class SmsSender:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.client = httpx.Client(timeout=httpx.Timeout(10.0, connect=5.0))
+        self.client = httpx.Client(timeout=httpx.Timeout(10.0, connect=5.0), trust_env=False)
 
-    def send(self, items: Sequence[Item]) -> list[Outcome]:
+    def send(self, items: Sequence[Item], *, deadline: float) -> list[Outcome]:
         outcomes = []
         for notice, recipient in items:
+            if time.monotonic() > deadline:
+                outcomes.append(_released(recipient))
+                continue
             started = time.perf_counter()
             try:
-                send_sms(
-                    self.settings,
-                    to=recipient.phone_number or "",
-                    body=render_sms(notice, recipient),
-                    client=self.client,
-                )
+                body = render_sms(notice, recipient)
+            except (ValueError, KeyError, TypeError) as error:
+                outcomes.append(_unrenderable(recipient, error))
+                continue
+            try:
+                send_sms(self.settings, to=recipient.phone_number or "", body=body, client=self.client)
             except SmsError as error:
                 outcomes.append(
                     Outcome(

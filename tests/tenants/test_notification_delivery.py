@@ -19,7 +19,9 @@ from status_platform.db.session import tenant_session
 from status_platform.jobs import queues
 from status_platform.tenancy.models import Tenant
 from status_platform.timeutil import set_clock, utcnow
-from tenants.components.models import ComponentStatus
+from tenants.audiences.models import Audience, AudienceComponent, AudienceViewer, Viewer
+from tenants.components.models import Component, ComponentStatus, ComponentVisibility
+from tenants.components.services import create_component, create_group, set_component_status
 from tenants.incidents.models import Incident, IncidentStatus
 from tenants.incidents.services import open_incident, post_update
 from tenants.pages.models import Page
@@ -246,10 +248,11 @@ def test_a_webhook_that_always_fails_is_quarantined_after_ten_attempts_and_its_c
         open_incident(s, page, name="Down", actor=ACTOR, body="Looking")
         s.commit()
     run_jobs()
-    # Each retry when it is due (backoff with jitter: ten attempts fit in well under the hour).
+    # Each retry once it is due and the sweeper's next minute has come (backoff with jitter:
+    # ten attempts fit in well under the hour).
     while (due := next_attempt(org_a, hook)) is not None:
-        clock(due - utcnow() + timedelta(seconds=1))
-        sweep_notifications()
+        clock(max(due - utcnow(), timedelta()) + timedelta(minutes=1))
+        assert sweep_notifications() == 1
         run_jobs()
     assert len(requests_to(http_receiver, "/down")) == 10
     with tenant_session(org_a.tenant_id) as s:
@@ -308,7 +311,7 @@ def test_two_workers_claim_disjoint_rows_and_an_expired_lease_is_claimed_again(o
         a = claim(first, Channel.WEBHOOK, limit=20, lease_seconds=60)
         b = claim(second, Channel.WEBHOOK, limit=20, lease_seconds=60)
         assert len(a) == 20 and len(b) == 10 and not set(a) & set(b)
-        assert claim(first, Channel.WEBHOOK, limit=20, lease_seconds=60) == []
+        assert claim(first, Channel.WEBHOOK, limit=20, lease_seconds=60) == {}
     # A worker that dies holding its claim: once the lease runs out, another takes the rows.
     clock(timedelta(seconds=61))
     assert deliver_pending(org_a.tenant_id, Channel.WEBHOOK.value) == 30
@@ -370,3 +373,67 @@ def test_quarantined_subscribers_are_purged_after_ninety_days_unless_reactivated
     run_jobs()
     with tenant_session(org_a.tenant_id) as s:
         assert s.get(Subscriber, gone) is None and s.get(Subscriber, kept) is not None
+
+
+def test_the_fan_out_tells_each_subscriber_only_of_components_it_may_see_and_follows(quiet_org):
+    """Component status changes (webhook notices) of public, audience, hidden and hidden-group components."""
+    org_a = quiet_org
+    with tenant_session(org_a.tenant_id) as s:
+        page = s.get(Page, org_a.page_id)
+        client_only = create_component(
+            s, page, name="Client", visibility=ComponentVisibility.AUDIENCE, actor=ACTOR
+        )
+        hidden = create_component(
+            s, page, name="Internal", visibility=ComponentVisibility.HIDDEN, actor=ACTOR
+        )
+        secret_group = create_group(s, page, name="Secret group", actor=ACTOR)
+        secret_group.visibility = ComponentVisibility.HIDDEN
+        in_secret_group = create_component(s, page, name="Grouped", group=secret_group, actor=ACTOR)
+        audience = Audience(page_id=page.id, name="Client audience")
+        viewer = Viewer(page_id=page.id, email="client@example.com")
+        s.add_all([audience, viewer])
+        s.flush()
+        s.add_all(
+            [
+                AudienceComponent(audience_id=audience.id, component_id=client_only.id),
+                AudienceViewer(audience_id=audience.id, viewer_id=viewer.id),
+            ]
+        )
+        s.commit()
+        ids = {"client": client_only.id, "hidden": hidden.id, "grouped": in_secret_group.id}
+        audience_id, viewer_id = audience.id, viewer.id
+    web = org_a.ids["component_web"]
+    everyone = subscribe(org_a, Channel.WEBHOOK, "https://hooks.example.com/everyone")
+    follows_web = subscribe(org_a, Channel.WEBHOOK, "https://hooks.example.com/web", components=[web])
+    subscribe(org_a, Channel.WEBHOOK, "https://hooks.example.com/fc", components=[ids["client"]])
+    by_audience = subscribe(org_a, Channel.WEBHOOK, "https://hooks.example.com/audience")
+    by_viewer = subscribe(org_a, Channel.WEBHOOK, "https://hooks.example.com/viewer")
+    with tenant_session(org_a.tenant_id) as s:
+        s.get(Subscriber, by_audience).audience_id = audience_id
+        s.get(Subscriber, by_viewer).viewer_id = viewer_id
+        s.commit()
+
+    def told_of(component_id: str, status: ComponentStatus = ComponentStatus.MAJOR_OUTAGE) -> set[str]:
+        with tenant_session(org_a.tenant_id) as s:
+            assert set_component_status(s, s.get(Component, component_id), status, actor=ACTOR)
+            s.commit()
+            event_id = s.scalars(
+                select(NotificationEvent.id)
+                .where(NotificationEvent.component_id == component_id)
+                .order_by(NotificationEvent.created_at.desc())
+            ).first()
+        fan_out(org_a.tenant_id, event_id)
+        with tenant_session(org_a.tenant_id) as s:
+            return set(s.scalars(select(Delivery.subscriber_id).where(Delivery.event_id == event_id)))
+
+    assert told_of(web) == {everyone, follows_web, by_audience, by_viewer}
+    # An audience component: its audience (directly or through a viewer) only; the public
+    # subscriber who chose it (…/fc) is not told either, since it may not see it.
+    assert told_of(ids["client"]) == {by_audience, by_viewer}
+    assert told_of(ids["hidden"]) == set()
+    assert told_of(ids["grouped"]) == set()  # public itself, but in a hidden group
+    # A deactivated viewer hears nothing more.
+    with tenant_session(org_a.tenant_id) as s:
+        s.get(Viewer, viewer_id).is_active = False
+        s.commit()
+    assert told_of(web, ComponentStatus.PARTIAL_OUTAGE) == {everyone, follows_web, by_audience}
