@@ -11,7 +11,7 @@ TIMEOUT = httpx.Timeout(10.0, connect=5.0)
 
 # Twilio error codes that refuse the number itself (invalid, not a mobile, opted out with STOP):
 # sending again cannot succeed. https://www.twilio.com/docs/api/errors
-PERMANENT_TWILIO_CODES = frozenset({21211, 21214, 21407, 21408, 21610, 21612, 21614})
+PERMANENT_TWILIO_CODES = frozenset({21211, 21214, 21407, 21610, 21614})
 
 
 class SmsError(RuntimeError):
@@ -55,7 +55,7 @@ def send_sms(settings: Settings, *, to: str, body: str, client: httpx.Client | N
         if client is not None:
             response = client.post(messages_url(settings), data=form, auth=auth, timeout=TIMEOUT)
         else:
-            with httpx.Client(timeout=TIMEOUT) as own:
+            with httpx.Client(timeout=TIMEOUT, trust_env=False) as own:
                 response = own.post(messages_url(settings), data=form, auth=auth)
     except httpx.HTTPError as error:
         raise SmsError(f"Twilio could not be reached: {error}") from error

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import smtplib
+import ssl
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 
@@ -33,7 +34,7 @@ def send_messages(settings: Settings, messages: list[EmailMessage]) -> None:
     """Send `messages` over one SMTP session (STARTTLS and login when configured)."""
     with smtplib.SMTP(settings.SMTP_HOST, settings.SMTP_PORT, timeout=30) as smtp:
         if settings.SMTP_STARTTLS:
-            smtp.starttls()
+            smtp.starttls(context=ssl.create_default_context())
         if settings.SMTP_USERNAME:
             smtp.login(settings.SMTP_USERNAME, settings.SMTP_PASSWORD)
         for message in messages:

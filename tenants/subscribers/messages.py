@@ -179,6 +179,9 @@ class Notice:
     from_name: str
     from_address: str
     email_footer: str
+    # The page's own address: replies go there. Mail is always sent from the platform's address
+    # (MAIL_FROM), which passes SPF and DMARC, and which no organization can set to anyone's.
+    reply_to: str | None
     status_indicator: str
     status_description: str
     documentation_url: str
@@ -290,7 +293,8 @@ def load_notice(session: Session, event: NotificationEvent, settings: Settings) 
         page_url=page_url,
         time_zone=page.time_zone or "UTC",
         from_name=page.notifications_from_name.strip() or page.name,
-        from_address=page.notifications_from_email.strip() or mail_from,
+        from_address=mail_from,
+        reply_to=page.notifications_from_email.strip() or None,
         email_footer=page.notifications_email_footer.strip(),
         status_indicator=status.indicator.value,
         status_description=status.description,
@@ -852,8 +856,12 @@ class _PreparedEmail:
 
 
 def _header(name: str, value: str) -> Any:
-    """A header parsed once, shared by every message of the notice (parsing is most of the cost)."""
-    return MAIL_POLICY.header_factory(name, value)
+    """A header parsed once, shared by every message of the notice (parsing is most of the cost).
+
+    The header factory does not check for line breaks as assigning a header does, so they are
+    replaced here: no text of a page or an incident can add a header to its notices.
+    """
+    return MAIL_POLICY.header_factory(name, " ".join(value.splitlines()))
 
 
 def _prepare_email(notice: Notice) -> _PreparedEmail:
@@ -883,6 +891,7 @@ def _prepare_email(notice: Notice) -> _PreparedEmail:
         html=_env.get_template("notice.html").render(context),
         headers=(
             ("From", _header("From", formataddr((notice.from_name, notice.from_address)))),
+            *((("Reply-To", _header("Reply-To", notice.reply_to)),) if notice.reply_to else ()),
             ("Subject", _header("Subject", notice.subject)),
             ("List-Unsubscribe-Post", _header("List-Unsubscribe-Post", "List-Unsubscribe=One-Click")),
             ("Auto-Submitted", _header("Auto-Submitted", "auto-generated")),

@@ -299,7 +299,9 @@ def test_the_emails_of_one_incident_thread_for_each_subscriber_and_carry_one_cli
     manage = manage_url(page_url, subscriber_id, page.id)
     for message in (created, updated, resolved):
         sender = message["From"].addresses[0]
-        assert (sender.display_name, sender.addr_spec) == ("Acme Status Team", "status@acme.test")
+        # Sent from the platform's address under the page's name; replies go to the page's address.
+        assert (sender.display_name, sender.addr_spec) == ("Acme Status Team", "status@localhost")
+        assert message["Reply-To"] == "status@acme.test"
         assert message["To"] == "reader@acme.test"
         assert message["Date"] is not None
         assert message["List-Unsubscribe"] == f"<{unsubscribe}>"
