@@ -231,12 +231,17 @@ def is_same_origin() -> bool:
 
 
 def shown_address(subscriber: Subscriber) -> str:
-    """Where the subscription is delivered, as its owner wrote it (a webhook's, not its contact's)."""
+    """Where the subscription is delivered (a webhook's URL, not its contact's address).
+
+    An endpoint is shown as its scheme and host only: Slack and Teams incoming-webhook URLs are
+    credentials, and the manage link travels in every message to a shared channel.
+    """
     if subscriber.channel is Channel.SMS:
         return display_phone(subscriber.phone_number) or ""
     if subscriber.channel is Channel.EMAIL:
         return subscriber.email or ""
-    return subscriber.endpoint or ""
+    parts = urlsplit(subscriber.endpoint or "")
+    return f"{parts.scheme}://{parts.netloc}/…" if parts.netloc else ""
 
 
 def _client_ip() -> str:

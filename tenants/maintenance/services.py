@@ -670,7 +670,14 @@ def remind_window(session: Session, window: Incident, *, actor: Actor) -> bool:
         bump=False,
     )
     record_incident_notification(
-        session, window, EventKind.MAINTENANCE_REMINDER, payload={"minutes_before": minutes}
+        session,
+        window,
+        EventKind.MAINTENANCE_REMINDER,
+        # The start it reminds of: a reminder still waiting when the window moves is not sent.
+        payload={
+            "minutes_before": minutes,
+            "scheduled_for": window.scheduled_for.isoformat() if window.scheduled_for else None,
+        },
     )
     return True
 
