@@ -23,6 +23,8 @@ def live_server(router, committed_db) -> Iterator[int]:
     server.server_close()
 
 
+# Per module, not per session: while Playwright's sync API runs, the main thread has an asyncio
+# loop marked running, and later in-process tests that use asyncio (the webhook sender) could not.
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[object]:
     from playwright.sync_api import sync_playwright
