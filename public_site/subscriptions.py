@@ -22,7 +22,6 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-import sqlalchemy as sa
 from flask import Blueprint, Response, abort, g, make_response, redirect, render_template, request, url_for
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
@@ -31,7 +30,7 @@ from werkzeug.datastructures import MultiDict
 from public_site import documents
 from status_platform import ratelimit
 from status_platform.db.session import db
-from status_platform.errors import Conflict, DomainError, TooManyRequests, ValidationError
+from status_platform.errors import DomainError, TooManyRequests, ValidationError
 from status_platform.identity.actor import SYSTEM
 from status_platform.tenancy.plans import plan_of
 from tenants.incidents.models import Incident
@@ -50,6 +49,7 @@ from tenants.subscribers.schemas import ADDRESS_FIELDS, clean_address, display_p
 from tenants.subscribers.services import (
     CODE_ATTEMPTS,
     SMS_CONFIRMATIONS,
+    AlreadySubscribed,
     add_subscriber,
     confirm_subscriber,
     confirm_subscriber_code,
@@ -392,32 +392,6 @@ def _limit_subject(channel: Channel, address: str) -> str:
     return address
 
 
-def _current_subscriber(
-    page_id: str, channel: Channel, address: str, incident_id: str | None
-) -> Subscriber | None:
-    """The page's current (not unsubscribed) subscription of this address, as the service finds it."""
-    columns = clean_address(channel, address)
-    if channel is Channel.EMAIL:
-        matches = sa.func.lower(Subscriber.email) == columns["email"].lower()
-    elif channel is Channel.SMS:
-        matches = Subscriber.phone_number == columns["phone_number"]
-    else:
-        matches = Subscriber.endpoint == columns["endpoint"]
-    return db.scalars(
-        select(Subscriber)
-        .where(
-            Subscriber.page_id == page_id,
-            Subscriber.channel == channel,
-            matches,
-            Subscriber.unsubscribed_at.is_(None),
-            Subscriber.incident_id.is_(None)
-            if incident_id is None
-            else Subscriber.incident_id == incident_id,
-        )
-        .limit(1)
-    ).first()
-
-
 @bp.post("")
 def create() -> Response:
     """Subscribe from the forms: validate, limit, add through the service, commit, show what is next."""
@@ -464,9 +438,9 @@ def create() -> Response:
             incident=incident,
         )
         db.commit()
-    except Conflict:
+    except AlreadySubscribed as duplicate:
         db.rollback()
-        return _signed_up_again(snapshot, page, channel, address, incident, values)
+        return _signed_up_again(snapshot, page, channel, address, duplicate.subscriber_id, incident, values)
     except TooManyRequests as error:
         db.rollback()
         return _too_many(error.message, error.retry_after)
@@ -534,17 +508,21 @@ def _signed_up_again(
     page: Page,
     channel: Channel,
     address: str,
+    subscriber_id: str,
     incident: Incident | None,
     values: dict[str, Any],
 ) -> Response:
-    """A sign-up of an address already subscribed (and not unsubscribed).
+    """A sign-up of an address already subscribed (and not unsubscribed): `subscriber_id`, as the
+    service found it.
 
     Email and SMS answer exactly as for a new address, so the form cannot be used to learn who
     follows the page: the address itself is sent its confirmation again (when still unconfirmed)
     or a note with its manage link (when active). Endpoints have no such secret to keep.
     """
+    existing = db.get(Subscriber, subscriber_id)
+    if existing is not None and existing.unsubscribed_at is not None:
+        existing = None  # unsubscribed since the service's check
     if channel not in (Channel.EMAIL, Channel.SMS):
-        existing = _current_subscriber(page.id, channel, address, incident.id if incident else None)
         if existing is not None and existing.state is SubscriberState.QUARANTINED:
             # Subscribing a quarantined endpoint again is how its owner brings it back.
             reactivate_subscriber(db, existing, actor=SYSTEM)
@@ -568,7 +546,6 @@ def _signed_up_again(
                 + ratelimit.try_again_in(wait),
                 wait,
             )
-    existing = _current_subscriber(page.id, channel, address, incident.id if incident else None)
     if existing is not None:
         if existing.state is SubscriberState.UNCONFIRMED:
             try:
@@ -585,7 +562,7 @@ def _signed_up_again(
         return _check_inbox(
             snapshot,
             page,
-            clean_address(channel, address)["email"],
+            clean_address(channel, address)["email"],  # as a new address's page shows it
             incident.id if incident is not None else None,
         )
     if existing is None:

@@ -53,6 +53,14 @@ RESENDS = ratelimit.Limit("subscriber-confirmation-resend", attempts=3, window_s
 SMS_CONFIRMATIONS = ratelimit.Limit("organization-sms-confirmations", attempts=200, window_seconds=3600)
 
 
+class AlreadySubscribed(Conflict):
+    """The address already has a current subscription on the page: `subscriber_id` is it."""
+
+    def __init__(self, message: str, *, field: str | None, subscriber_id: str) -> None:
+        super().__init__(message, field=field)
+        self.subscriber_id = subscriber_id
+
+
 def _address_condition(channel: Channel, columns: dict[str, str]) -> sa.ColumnElement[bool]:
     if channel is Channel.EMAIL:
         return sa.func.lower(Subscriber.email) == columns["email"].lower()
@@ -88,9 +96,10 @@ def _refuse_duplicate(
         SubscriberState.UNCONFIRMED: "it awaits confirmation; resend the confirmation instead",
         SubscriberState.QUARANTINED: "it is quarantined; reactivate it instead",
     }.get(existing.state, "update it instead")
-    raise Conflict(
+    raise AlreadySubscribed(
         f"{existing.address} is already subscribed to {what} (subscriber {existing.id}): {hint}.",
         field=ADDRESS_FIELDS[channel],
+        subscriber_id=existing.id,
     )
 
 
