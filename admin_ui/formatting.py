@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from markupsafe import Markup, escape
 
+from status_platform.timeutil import local_with_utc
 from status_platform.validation import known_time_zones
 
 
@@ -15,13 +16,8 @@ def local_time(value: datetime | None, zone: str = "UTC") -> Markup:
     """'Jan 12, 2027 09:00 EST (14:00 UTC)': the page's zone first, UTC beside it."""
     if value is None:
         return Markup("")
-    local = value.astimezone(ZoneInfo(zone))
-    text = local.strftime("%b %-d, %Y %H:%M ") + local.strftime("%Z")
-    utc = value.astimezone(UTC)
-    if local.utcoffset() != utc.utcoffset():
-        same_day = local.date() == utc.date()
-        text += utc.strftime(" (%H:%M UTC)" if same_day else " (%b %-d %H:%M UTC)")
-    return Markup('<time datetime="{}">{}</time>').format(utc.isoformat(), escape(text))
+    text = local_with_utc(value, zone)
+    return Markup('<time datetime="{}">{}</time>').format(value.astimezone(UTC).isoformat(), escape(text))
 
 
 def iso_local(value: str | None, zone: str = "UTC") -> Markup:

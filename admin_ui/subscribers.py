@@ -67,12 +67,10 @@ def _event(event_id: str) -> NotificationEvent:
 
 
 def primary_address(subscriber: Subscriber) -> str:
-    """The address a subscriber is reached at on its channel (a webhook's email is only its contact)."""
-    if subscriber.channel is Channel.EMAIL:
-        return subscriber.email or ""
+    """The address a subscriber is reached at on its channel, a phone number as people write it."""
     if subscriber.channel is Channel.SMS:
         return display_phone(subscriber.phone_number) or ""
-    return subscriber.endpoint or ""
+    return subscriber.address
 
 
 def _template_globals() -> dict[str, Any]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any, Protocol, TypeVar
 
 from flask import g
@@ -12,15 +12,6 @@ from sqlalchemy import Select
 from admin_ui.api.body import ApiError, pagination
 from status_platform.db.session import db
 from tenants.pages.models import Page
-
-
-def iso(value: datetime | None) -> str | None:
-    """Statuspage's timestamps: UTC with milliseconds and a Z (`2024-06-07T01:00:17.309Z`)."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=UTC)
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
 def iso_date(value: date | None) -> str | None:

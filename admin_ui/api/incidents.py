@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from flask import current_app, g
 
 from admin_ui.api.body import ApiError, Fields, envelope, invalid, page_size, pagination, query
-from admin_ui.api.common import commit, current_page, iso, on_page, rename_fields
+from admin_ui.api.common import commit, current_page, on_page, rename_fields
 from admin_ui.api.serializers import COMPONENT_STATUSES, component_json
 from admin_ui.api.spec import (
     DATE_TIME,
@@ -60,6 +60,7 @@ from tenants.maintenance.services import (
     update_window,
 )
 from tenants.pages.services import route_of
+from tenants.pages.snapshot import iso
 
 TAG = "Incidents"
 MAX_NAME = 255

@@ -15,7 +15,7 @@ from typing import Any
 from flask import g
 
 from admin_ui.api.body import ApiError, Fields, envelope, invalid, query, request_data
-from admin_ui.api.common import commit, current_page, iso, on_page, paged, rename_fields
+from admin_ui.api.common import commit, current_page, on_page, paged, rename_fields
 from admin_ui.api.components import load_component
 from admin_ui.api.serializers import component_json
 from admin_ui.api.spec import (
@@ -33,6 +33,7 @@ from status_platform.db.session import db
 from tenants.audiences import queries, services
 from tenants.audiences.models import Audience, Viewer
 from tenants.audiences.schemas import EMAIL_MAX_LENGTH, EXTERNAL_ID_MAX_LENGTH, NAME_MAX_LENGTH
+from tenants.pages.snapshot import iso
 
 GROUPS_TAG = "Page access groups"
 USERS_TAG = "Page access users"

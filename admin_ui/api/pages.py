@@ -10,7 +10,7 @@ from flask import current_app, g
 from sqlalchemy import select
 
 from admin_ui.api.body import envelope
-from admin_ui.api.common import commit, current_page, iso, rename_fields
+from admin_ui.api.common import commit, current_page, rename_fields
 from admin_ui.api.spec import (
     NULLABLE_DATE_TIME,
     PAGE_ID,
@@ -25,6 +25,7 @@ from status_platform.timeutil import utcnow
 from tenants.incidents.models import Incident, IncidentUpdate
 from tenants.pages.models import Page, PageVisibility
 from tenants.pages.services import route_of, update_page_settings
+from tenants.pages.snapshot import iso
 
 TAG = "Pages"
 

@@ -12,7 +12,7 @@ from typing import Any
 from flask import g
 
 from admin_ui.api.body import ApiError, envelope, invalid
-from admin_ui.api.common import commit, iso, rename_fields
+from admin_ui.api.common import commit, rename_fields
 from admin_ui.api.incidents import load_incident
 from admin_ui.api.spec import NULLABLE_DATE_TIME, PAGE_ID, nullable, operation, ref, schema
 from status_platform.db.session import db
@@ -24,6 +24,7 @@ from tenants.incidents.services import (
     save_postmortem,
     unpublish_postmortem,
 )
+from tenants.pages.snapshot import iso
 
 TAG = "Postmortems"
 PATH = "/pages/<page_id>/incidents/<incident_id>/postmortem"

@@ -10,9 +10,10 @@ from typing import Any
 
 from flask import current_app
 
-from admin_ui.api.common import iso, iso_date
+from admin_ui.api.common import iso_date
 from admin_ui.api.spec import DATE_TIME, nullable, schema
 from tenants.components.models import Component, ComponentGroup, ComponentStatus, ComponentVisibility
+from tenants.pages.snapshot import iso
 
 COMPONENT_STATUSES = [status.value for status in ComponentStatus]
 

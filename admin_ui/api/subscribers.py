@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from admin_ui.api.body import ApiError, Fields, envelope, page_size, query, request_data
-from admin_ui.api.common import commit, current_page, iso, on_page, paged, rename_fields
+from admin_ui.api.common import commit, current_page, on_page, paged, rename_fields
 from admin_ui.api.incidents import load_incident
 from admin_ui.api.spec import (
     DATE_TIME,
@@ -35,6 +35,7 @@ from admin_ui.api.spec import (
 from status_platform.db.session import db
 from tenants.audiences.models import Viewer
 from tenants.incidents.models import Incident
+from tenants.pages.snapshot import iso
 from tenants.subscribers.models import Channel, Subscriber, SubscriberState
 from tenants.subscribers.queries import (
     COUNTED_STATES,

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from admin_ui.api.body import Fields, envelope, invalid
-from admin_ui.api.common import commit, current_page, iso, on_page, paged, rename_fields
+from admin_ui.api.common import commit, current_page, on_page, paged, rename_fields
 from admin_ui.api.serializers import component_json
 from admin_ui.api.spec import (
     DATE_TIME,
@@ -31,6 +31,7 @@ from tenants.incidents.models import (
     Template,
 )
 from tenants.incidents.services import MAX_BODY, create_template, delete_template, update_template
+from tenants.pages.snapshot import iso
 
 TAG = "Incident templates"
 TEMPLATE_STATUSES = (*INCIDENT_STATUSES, *MAINTENANCE_STATUSES)

@@ -46,9 +46,14 @@ CLOSED = (IncidentStatus.RESOLVED, IncidentStatus.POSTMORTEM, IncidentStatus.COM
 
 
 def iso(value: datetime | None) -> str | None:
-    """Statuspage's timestamp form: UTC with milliseconds and Z (2024-06-11T21:39:47.123Z)."""
+    """Statuspage's timestamp form: UTC with milliseconds and Z (2024-06-11T21:39:47.123Z).
+
+    A naive value (as a JSON column or an old row may hold) is taken as UTC.
+    """
     if value is None:
         return None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 

@@ -24,7 +24,6 @@ from email.utils import formataddr, formatdate, parseaddr
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import nh3
 import sqlalchemy as sa
@@ -35,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from status_platform.config import Settings
 from status_platform.text import render_markdown
+from status_platform.timeutil import local_with_utc
 from tenants.components.models import Component, ComponentGroup, ComponentStatus, ComponentVisibility
 from tenants.components.status import overall_status
 from tenants.incidents.models import (
@@ -191,7 +191,7 @@ class Notice:
 
     def local_time(self, value: datetime) -> str:
         """'Jan 12, 2027 09:00 EST (14:00 UTC)': the page's time zone first, UTC beside it."""
-        return _local_time(value, self.time_zone)
+        return local_with_utc(value, self.time_zone)
 
     @cached_property
     def _headline(self) -> tuple[str, str, str]:
@@ -595,16 +595,6 @@ def plain_text(body: str) -> str:
         return ""
     text = nh3.clean(_BREAK.sub("\n", body), tags=set())
     return _BLANK_LINES.sub("\n\n", html.unescape(text)).strip()
-
-
-def _local_time(value: datetime, zone: str) -> str:
-    local = value.astimezone(ZoneInfo(zone))
-    text = local.strftime("%b %-d, %Y %H:%M ") + local.strftime("%Z")
-    utc = value.astimezone(UTC)
-    if local.utcoffset() != utc.utcoffset():
-        same_day = local.date() == utc.date()
-        text += utc.strftime(" (%H:%M UTC)" if same_day else " (%b %-d %H:%M UTC)")
-    return text
 
 
 def _minutes_label(minutes: int) -> str:

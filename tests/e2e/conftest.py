@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import threading
 from collections.abc import Iterator
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
 from werkzeug.serving import make_server
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "artifacts"
+
+
+@pytest.fixture
+def env(settings) -> dict[str, str]:
+    """The environment of a child process (`statusplatform ...`) started with the test's settings."""
+    values = {name: ",".join(v) if isinstance(v, tuple) else str(v) for name, v in asdict(settings).items()}
+    return {**os.environ, **values}
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -42,11 +41,10 @@ SUBSCRIBERS = 2000
 LEASE_SECONDS = 3
 
 
-def worker_env(settings) -> dict[str, str]:
-    values = {name: ",".join(v) if isinstance(v, tuple) else str(v) for name, v in asdict(settings).items()}
+def worker_env(env: dict[str, str]) -> dict[str, str]:
+    """The test's environment with a short lease, and batches small enough to stop in between."""
     return {
-        **os.environ,
-        **values,
+        **env,
         "DELIVERY_LEASE_SECONDS": str(LEASE_SECONDS),
         "DELIVERY_CONCURRENCY": "20",
         "FANOUT_BATCH_SIZE": "250",
@@ -178,11 +176,11 @@ def assert_delivered_to_all(org, receiver, incident_id: str, *, in_flight: int) 
 
 
 def test_a_worker_killed_mid_delivery_loses_nothing_and_repeats_only_what_was_in_flight(
-    committed_db, org_a, settings, http_receiver
+    committed_db, org_a, env, http_receiver
 ):
     http_receiver.delay = 0.01
     add_webhook_subscribers(org_a, http_receiver.url)
-    env = worker_env(settings)
+    env = worker_env(env)
     first = start_worker(env)
     try:
         incident_id = announce(org_a)
@@ -201,10 +199,10 @@ def test_a_worker_killed_mid_delivery_loses_nothing_and_repeats_only_what_was_in
 
 
 def test_redis_flushed_mid_fan_out_is_completed_by_the_sweeper(
-    committed_db, org_a, settings, http_receiver, redis_client
+    committed_db, org_a, env, http_receiver, redis_client
 ):
     add_webhook_subscribers(org_a, http_receiver.url)
-    env = {**worker_env(settings), "FANOUT_BATCH_SIZE": "20"}  # a hundred batches, each committed
+    env = {**worker_env(env), "FANOUT_BATCH_SIZE": "20"}  # a hundred batches, each committed
     first = start_worker(env)
     try:
         incident_id = announce(org_a)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import shutil
 import socket
 import subprocess
@@ -12,7 +11,6 @@ import sys
 import time
 import zlib
 from collections.abc import Iterator
-from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
 
@@ -30,12 +28,6 @@ from tenants.pages.models import Page
 from tests.factories import ACTOR
 
 STATUSPLATFORM = str(Path(sys.executable).with_name("statusplatform"))
-
-
-@pytest.fixture
-def env(settings) -> dict[str, str]:
-    values = {name: ",".join(v) if isinstance(v, tuple) else str(v) for name, v in asdict(settings).items()}
-    return {**os.environ, **values}
 
 
 def statusplatform(env: dict[str, str], *argv: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
