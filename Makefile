@@ -2,6 +2,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# The tests run in one process per core, at most 4 (pytest-xdist); PYTEST_WORKERS=0 runs them in one.
+PYTEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); echo $$(( n < 4 ? n : 4 )))
 
 .PHONY: run test lint install clean
 
@@ -29,7 +31,7 @@ lint: $(VENV)/.installed-test
 
 test: $(VENV)/.installed-test lint
 	bash .ci/ensure-chromium
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(PYTEST_WORKERS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache

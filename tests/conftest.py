@@ -3,10 +3,16 @@
 The database is SQLite by default and PostgreSQL when DATABASE_URL is set (the app then
 connects as the non-owner role, so row-level security is exercised). Redis is the embedded
 server by default and REDIS_URL when set (its database is flushed before every test).
+
+Under pytest-xdist (`-n 2`) every worker has its own of each: its own SQLite file and embedded
+Redis (its own temporary folder), on PostgreSQL its own database `<DATABASE_URL's>_gw<N>`,
+created next to the given one and dropped at the end, and with REDIS_URL database number
+`<REDIS_URL's> + N`.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -19,6 +25,7 @@ from email.message import EmailMessage
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
 import pytest
 import redis
@@ -35,7 +42,7 @@ from status_platform.config import Settings
 from status_platform.db import migrate
 from status_platform.db import session as db_session
 from status_platform.db.base import Base
-from status_platform.db.engine import app_database_url, create_engine, get_engine
+from status_platform.db.engine import app_database_url, create_engine, dispose_all, get_engine
 from status_platform.ids import new_id
 from status_platform.jobs import queues
 from status_platform.jobs.redis_server import ensure_embedded_redis, stop_embedded_redis
@@ -51,6 +58,54 @@ def _is_postgres(url: str) -> bool:
     return make_url(url).get_backend_name() == "postgresql"
 
 
+def _xdist_worker() -> str | None:
+    """The pytest-xdist worker this process is ("gw0", "gw1", ...), or None when not distributed."""
+    return os.environ.get("PYTEST_XDIST_WORKER")
+
+
+def _worker_database_url(url: str, worker: str | None) -> str:
+    """PostgreSQL: the worker's own database beside the given one; anything else as given."""
+    if worker is None or not _is_postgres(url):
+        return url
+    parsed = make_url(url)
+    return parsed.set(database=f"{parsed.database}_{worker}").render_as_string(hide_password=False)
+
+
+def _worker_redis_url(url: str, worker: str | None) -> str:
+    """The given Redis database number plus the worker's number (gw0 keeps the given one)."""
+    if worker is None:
+        return url
+    index = int(worker.removeprefix("gw"))
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    if parts.scheme == "unix" or "db" in query:  # the number is in the query (it wins over the path)
+        query["db"] = [str(int(query.get("db", ["0"])[0]) + index)]
+        return url.partition("?")[0] + "?" + urlencode(query, doseq=True)
+    db = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{db + index}"))
+
+
+@contextlib.contextmanager
+def _postgres_admin(given_url: str) -> Iterator[sa.Connection]:
+    """An autocommit connection to the given database that holds the tests' advisory lock.
+
+    Every worker of a run migrates at the same time, and the application role the migrations
+    create is cluster-wide: two CREATE ROLEs at once would fail, so one worker migrates at a time.
+    """
+    engine = create_engine(given_url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("SELECT pg_advisory_lock(hashtext('statusplatform tests: migrate'))")
+            yield conn
+    finally:
+        engine.dispose()
+
+
+def _quoted_database(url: str) -> str:
+    name = make_url(url).database or ""
+    return '"' + name.replace('"', '""') + '"'
+
+
 @pytest.fixture(scope="session")
 def instance_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("instance")
@@ -58,8 +113,11 @@ def instance_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def settings(instance_path: Path) -> Iterator[Settings]:
+    worker = _xdist_worker()
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'test.db'}"
-    redis_url = os.environ.get("REDIS_URL") or ensure_embedded_redis(instance_path)
+    database_url = _worker_database_url(database_url, worker)
+    redis_url = _worker_redis_url(os.environ["REDIS_URL"], worker) if os.environ.get("REDIS_URL") else ""
+    redis_url = redis_url or ensure_embedded_redis(instance_path)
     yield Settings.from_env(
         {},
         STATUSPLATFORM_ENV="test",
@@ -99,15 +157,34 @@ def is_postgres(settings: Settings) -> bool:
 
 @pytest.fixture(scope="session")
 def owner_engine(settings: Settings) -> Iterator[sa.Engine]:
-    """The migrating owner's engine: a clean schema, then every revision."""
-    engine = create_engine(settings.DATABASE_URL, poolclass=sa.pool.NullPool)
-    if _is_postgres(settings.DATABASE_URL):
-        with engine.begin() as conn:
-            conn.exec_driver_sql("DROP SCHEMA public CASCADE")
-            conn.exec_driver_sql("CREATE SCHEMA public")
-    migrate.upgrade(settings)
+    """The migrating owner's engine: a clean schema (a worker's own new database), then every revision."""
+    if not _is_postgres(settings.DATABASE_URL):
+        engine = create_engine(settings.DATABASE_URL, poolclass=sa.pool.NullPool)
+        migrate.upgrade(settings)
+        yield engine
+        engine.dispose()
+        return
+    given_url = os.environ["DATABASE_URL"]
+    own_database = _xdist_worker() is not None
+    with _postgres_admin(given_url) as admin:
+        if own_database:
+            name = _quoted_database(settings.DATABASE_URL)
+            admin.exec_driver_sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")  # a killed run's
+            admin.exec_driver_sql(f"CREATE DATABASE {name}")
+        engine = create_engine(settings.DATABASE_URL, poolclass=sa.pool.NullPool)
+        if not own_database:
+            with engine.begin() as conn:
+                conn.exec_driver_sql("DROP SCHEMA public CASCADE")
+                conn.exec_driver_sql("CREATE SCHEMA public")
+        migrate.upgrade(settings)
     yield engine
     engine.dispose()
+    if own_database:
+        dispose_all()  # the app role's pooled connections
+        with _postgres_admin(given_url) as admin:
+            admin.exec_driver_sql(
+                f"DROP DATABASE IF EXISTS {_quoted_database(settings.DATABASE_URL)} WITH (FORCE)"
+            )
 
 
 @pytest.fixture(scope="session")

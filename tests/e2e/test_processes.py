@@ -105,6 +105,16 @@ def server(env, tmp_path) -> Iterator[int]:
         )
         try:
             wait_for_port(port, process)
+            # The port opens before gunicorn's workers answer; on a busy machine that takes a while.
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    get(port, "platform.test", "/login")
+                    break
+                except OSError:
+                    if time.monotonic() > deadline or process.poll() is not None:
+                        raise
+                    time.sleep(0.2)
             yield port
         finally:
             process.terminate()
