@@ -39,12 +39,13 @@ def create_app(settings: Settings) -> Flask:
     from admin_ui.auth import bp as auth_bp
     from admin_ui.docs import bp as docs_bp
     from admin_ui.routes import nav_pages, tenant_bp
+    from admin_ui.sso import bp as sso_bp
     from admin_ui.tenant import role_at_least
 
     app = build_app(
         __name__,
         settings,
-        blueprints=[auth_bp, docs_bp, tenant_bp],
+        blueprints=[auth_bp, docs_bp, tenant_bp, sso_bp],
         extensions=[login_manager, csrf],
         session_cookie_name="sp_admin_session",
     )

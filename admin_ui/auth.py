@@ -24,6 +24,7 @@ from werkzeug.wrappers import Response
 from wtforms import EmailField, PasswordField
 from wtforms.validators import DataRequired, Length
 
+from admin_ui import sso
 from admin_ui.forms import errors_of, safe_path, text
 from status_platform import ratelimit
 from status_platform.config import Settings
@@ -142,12 +143,17 @@ def logout() -> Response:
 @bp.get("/orgs")
 @login_required
 def organizations() -> Response | str:
-    rows = db.execute(
+    query = (
         select(Tenant, Membership.role)
         .join(Membership, Membership.tenant_id == Tenant.id)
         .where(Membership.user_id == current_user.id, Tenant.is_active.is_(True))
         .order_by(Tenant.name)
-    ).all()
+    )
+    # A session begun by an organization's single sign-on reaches that organization only.
+    limited_to = sso.limited_to()
+    if limited_to is not None:
+        query = query.where(Tenant.id.in_(limited_to))
+    rows = db.execute(query).all()
     if len(rows) == 1:
         return redirect(url_for("tenant.dashboard.index", tenant_slug=rows[0][0].slug))
     return render_template("admin/organizations.html", rows=rows)
@@ -278,6 +284,9 @@ def account() -> Response | str | tuple[str, int, dict[str, str]]:
     if user is None:  # pragma: no cover - the loader found it a moment ago
         return redirect(url_for("auth.login"))
     which = text("form")
+    refusal = sso.account_refusal()
+    if refusal is not None:
+        return _account_page({"_form": refusal}, which), 403, {}
     try:
         if which == "profile":
             user.name = clean_text(text("name"), field="name", label="Your name", required=False)

@@ -13,6 +13,7 @@ from admin_ui.tenant import requires
 from status_platform.db.session import db
 from status_platform.tenancy.models import PageRoute, Role
 from status_platform.text import render_markdown
+from tenants.audiences.visibility import STAFF
 from tenants.pages.models import Page
 from tenants.pages.snapshot import build_snapshot, sections
 from tenants.subscribers.queries import recent_notifications, subscriber_counts
@@ -30,9 +31,10 @@ def page_url(route: PageRoute | None) -> str:
 
 
 def page_view(page: Page, route: PageRoute | None) -> dict[str, Any] | None:
-    """What the page's public side shows now, built fresh (staff never read the public cache)."""
+    """The page as staff see it: every component, audience-only and hidden ones included, built
+    fresh (staff never read the public cache)."""
     url = page_url(route)
-    snapshot = build_snapshot(db, page.id, page_url=url)
+    snapshot = build_snapshot(db, page.id, page_url=url, sight=STAFF)
     if snapshot is None:
         return None
     view = sections(snapshot, hide_quiet=False)

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from flask import request
 
 from status_platform.errors import DomainError, ValidationError
+from status_platform.validation import safe_path as safe_path  # the admin imports it from here
 from tenants.components.models import ComponentStatus
 
 
@@ -45,17 +44,3 @@ def page_number(name: str = "p") -> int:
     """The page of a paged list asked for in the query string (1 when absent or not a number)."""
     raw = request.args.get(name, "")
     return min(int(raw), 100_000) if raw.isdigit() and int(raw) > 0 else 1
-
-
-def safe_path(target: str | None) -> str | None:
-    """`target` when it is a path of this site, else None: never an open redirect.
-
-    Browsers drop tabs and newlines inside URLs, so '/\t/evil.example' would become
-    '//evil.example'; any control character or space refuses the target outright.
-    """
-    if not target or any(ord(ch) <= 0x20 or ord(ch) == 0x7F for ch in target) or "\\" in target:
-        return None
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not parts.path.startswith("/") or parts.path.startswith("//"):
-        return None
-    return target

@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from admin_ui.audiences import component_audiences, flash_span_warning
 from admin_ui.formatting import input_datetime
 from admin_ui.forms import component_changes, errors_of, flag, page_number, text
 from admin_ui.tenant import requires
@@ -133,6 +134,7 @@ def _new_form(
         type_options=_type_options(),
         templates=_templates(),
         template=template,
+        audiences=component_audiences(),
     )
 
 
@@ -168,6 +170,7 @@ def create() -> Response | str:
         )
     db.commit()
     flash(f"Created the incident {incident.name}.")
+    flash_span_warning(incident)
     return redirect(url_for(".show", incident_id=incident.id))
 
 
@@ -202,6 +205,7 @@ def _show(incident: Incident, errors: dict[str, str] | None = None, template: Te
         errors=errors or {},
         templates=_templates(),
         template=template,
+        audiences=component_audiences(),
     )
 
 
@@ -244,6 +248,7 @@ def post_update(incident_id: str) -> Response | str:
         return _show(_incident(incident_id), errors_of(error))
     db.commit()
     flash(f"Posted the {status.label} update of {incident.name}.")
+    flash_span_warning(incident)
     return redirect(url_for(".show", incident_id=incident.id))
 
 
@@ -432,6 +437,7 @@ def _backfill_form(errors: dict[str, str] | None = None) -> str:
         layout=queries.component_layout(db, g.page.id),
         impact_options=IMPACT_OPTIONS,
         type_options=_type_options(),
+        audiences=component_audiences(),
     )
 
 
@@ -465,4 +471,5 @@ def create_backfill() -> Response | str:
         return _backfill_form(errors_of(error))
     db.commit()
     flash(f"Added the past incident {incident.name}; nobody was notified.")
+    flash_span_warning(incident)
     return redirect(url_for(".show", incident_id=incident.id))

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
+from admin_ui.audiences import component_audiences, flash_span_warning
 from admin_ui.formatting import input_datetime
 from admin_ui.forms import errors_of, flag, page_number, text
 from admin_ui.tenant import requires
@@ -97,6 +98,7 @@ def _render_form(
             for name in ("scheduled_for", "scheduled_until")
         },
         reschedulable=window is None or _reschedulable(window),
+        audiences=component_audiences(),
     )
 
 
@@ -208,6 +210,7 @@ def create() -> Response | str:
         return _render_form(None, values, errors_of(error))
     db.commit()
     flash(f"Scheduled the maintenance {window.name}.")
+    flash_span_warning(window, subject="This maintenance")
     return redirect(url_for(".show", incident_id=window.id))
 
 
@@ -324,6 +327,7 @@ def update(incident_id: str) -> Response | str:
         return _render_form(_window(incident_id), values, errors_of(error))
     db.commit()
     flash(f"Saved the maintenance {window.name}" + (" and its new time." if moved else "."))
+    flash_span_warning(window, subject="This maintenance")
     return redirect(url_for(".show", incident_id=window.id))
 
 

@@ -1,18 +1,19 @@
-"""Organization settings: its name and plan, and the owner's danger zone (transfer, delete)."""
+"""Organization settings: its name and plan, staff single sign-on, and the owner's danger zone."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
-from admin_ui.forms import errors_of, text
+from admin_ui import sso
+from admin_ui.forms import errors_of, flag, text
 from admin_ui.tenant import requires
 from status_platform.db.session import db
 from status_platform.errors import DomainError, ValidationError
 from status_platform.identity.models import User
 from status_platform.tenancy.models import Membership, Role
-from tenants.organizations.services import delete_organization, rename_organization
+from tenants.organizations.services import delete_organization, rename_organization, update_sso_settings
 from tenants.pages.models import Page
 from tenants.team import queries as team_queries
 from tenants.team import services as team
@@ -38,6 +39,8 @@ def _edit(errors: dict[str, str] | None = None) -> str:
         candidates=candidates,
         values=request.form if request.method == "POST" else {},
         errors=errors or {},
+        sso_callback=current_app.config["SETTINGS"].admin_url(url_for("sso.callback")),
+        sso_signed_on=sso.signed_on_with(g.tenant.id),
     )
 
 
@@ -63,6 +66,31 @@ def update() -> Response | str:
     if changed:
         flash(f"The organization is now called {tenant.name}.")
     return redirect(url_for(".edit"))
+
+
+@bp.post("/sso")
+@requires(Role.ADMIN)
+def update_sso() -> Response | tuple[str, int]:
+    """Staff single sign-on: the provider, whether it is on and required, and who joins on their own."""
+    try:
+        changed = update_sso_settings(
+            db,
+            g.tenant,
+            actor=g.actor,
+            is_enabled=flag("sso_is_enabled"),
+            is_required=flag("sso_is_required"),
+            issuer=text("sso_issuer"),
+            client_id=text("sso_client_id"),
+            client_secret=text("sso_client_secret"),
+            jit_domain=text("sso_jit_domain"),
+            jit_role=text("sso_jit_role", "viewer"),
+            signed_on_with=sso.signed_on_with(g.tenant.id),
+        )
+    except DomainError as error:
+        return _refused(error), 422
+    db.commit()
+    flash("Saved the single sign-on settings." if changed else "Nothing to change in single sign-on.")
+    return redirect(url_for(".edit") + "#sso")
 
 
 @bp.post("/transfer")

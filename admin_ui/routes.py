@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from admin_ui import (
     api_keys,
+    audiences,
     audit,
     components,
     dashboard,
@@ -47,6 +48,8 @@ for child in (
     page_settings.bp,
     subscribers.bp,
     subscribers.events_bp,
+    audiences.bp,
+    audiences.viewers_bp,
 ):
     page_bp.register_blueprint(child)
 

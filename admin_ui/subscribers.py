@@ -4,21 +4,18 @@ the delivery log of every notice. Admins and owners only: subscribers' addresses
 
 from __future__ import annotations
 
-import contextlib
 import re
-import secrets
 from typing import Any
 
-import redis
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from werkzeug.wrappers import Response
 
 from admin_ui.forms import errors_of, flag, page_number, text
 from admin_ui.tenant import requires, restrict_reads
+from admin_ui.uploads import CsvImport
 from status_platform.db.session import db
 from status_platform.errors import DomainError, ValidationError
 from status_platform.identity.permissions import PAGE_ADMINS
-from status_platform.jobs.queues import get_redis
 from status_platform.timeutil import utcnow
 from tenants.incidents.queries import component_layout
 from tenants.subscribers import csv_io, queries, services
@@ -47,9 +44,6 @@ STATE_LABELS = {
     StateFilter.QUARANTINED: "Quarantined",
     StateFilter.UNSUBSCRIBED: "Unsubscribed",
 }
-# An uploaded file waits this long between its preview and the import.
-IMPORT_SECONDS = 3600
-_TOKEN = re.compile(r"[0-9a-f]{32}")
 
 
 def _subscriber(subscriber_id: str) -> Subscriber:
@@ -337,85 +331,28 @@ def delete(subscriber_id: str) -> Response | tuple[str, int]:
 # --- import -----------------------------------------------------------------------------------------
 
 
-def _stash_key(token: str) -> str:
-    prefix = current_app.config["SETTINGS"].RQ_QUEUE_PREFIX
-    # Bound to the organization, the page and the member who uploaded it.
-    return f"{prefix}:subscriber-import:{g.tenant.id}:{g.page.id}:{g.user_id}:{token}"
-
-
-def _stash(content: str) -> str:
-    """Keep an uploaded file's text on the server until the import; returns the token naming it."""
-    token = secrets.token_hex(16)
-    try:
-        get_redis().set(_stash_key(token), content.encode(), ex=IMPORT_SECONDS)
-    except redis.RedisError:
-        raise ValidationError(
-            "The file cannot be kept for the import right now; try again in a minute.", field="file"
-        ) from None
-    return token
-
-
-def _unstash(token: str) -> str:
-    expired = ValidationError(
-        "This preview has expired (a file waits an hour for its import); upload the file again.", field="file"
-    )
-    if not _TOKEN.fullmatch(token):
-        raise expired
-    try:
-        content = get_redis().get(_stash_key(token))
-    except redis.RedisError:
-        content = None
-    if content is None:
-        raise expired
-    return bytes(content).decode()  # type: ignore[arg-type]
-
-
-def _drop_stash(token: str) -> None:
-    with contextlib.suppress(redis.RedisError):  # else it expires on its own
-        get_redis().delete(_stash_key(token))
-
-
-def _import_form(errors: dict[str, str] | None = None, status: int = 200) -> tuple[str, int]:
-    return render_template(
-        "admin/subscribers/import.html",
-        errors=errors or {},
-        max_bytes=csv_io.MAX_BYTES,
-        max_rows=csv_io.MAX_ROWS,
-        **_template_globals(),
-    ), status
+IMPORT = CsvImport(
+    "subscriber-import",
+    csv_io.preview_import,
+    templates="admin/subscribers",
+    form_context=_template_globals,
+    preview_context=lambda: {"send_confirmation": flag("send_confirmation", True), **_template_globals()},
+)
 
 
 @bp.get("/import")
 def import_form() -> tuple[str, int]:
-    return _import_form()
-
-
-def _preview_page(
-    preview: csv_io.ImportPreview, token: str, errors: dict[str, str] | None = None, status: int = 200
-) -> tuple[str, int]:
-    return render_template(
-        "admin/subscribers/preview.html",
-        preview=preview,
-        token=token,
-        send_confirmation=flag("send_confirmation", True),
-        errors=errors or {},
-        **_template_globals(),
-    ), status
+    return IMPORT.form()
 
 
 @bp.post("/import/preview")
 @requires(PAGE_ADMINS)
 def preview() -> tuple[str, int]:
-    upload = request.files.get("file")
     try:
-        if upload is None or not upload.filename:
-            raise ValidationError("Choose a CSV file to import.", field="file")
-        content = csv_io.decode_upload(upload.stream.read(csv_io.MAX_BYTES + 1))
-        checked = csv_io.preview_import(db, g.page, content)
-        token = _stash(content) if checked.valid else ""
+        checked, token = IMPORT.check_posted()
     except DomainError as error:
-        return _import_form(errors_of(error), error.status_code)
-    return _preview_page(checked, token)
+        return IMPORT.form(errors_of(error), error.status_code)
+    return IMPORT.preview_page(checked, token)
 
 
 @bp.post("/import")
@@ -423,18 +360,17 @@ def preview() -> tuple[str, int]:
 def run_import() -> Response | tuple[str, int]:
     token = text("token")
     try:
-        # Read again from the server's copy: the preview the browser saw proves nothing.
-        checked = csv_io.preview_import(db, g.page, _unstash(token))
+        checked = IMPORT.check_kept(token)
     except DomainError as error:
-        return _import_form(errors_of(error), error.status_code)
+        return IMPORT.form(errors_of(error), error.status_code)
     confirmed = not flag("send_confirmation", True)
     try:
         added = services.import_subscribers(db, g.page, checked.valid, actor=g.actor, confirmed=confirmed)
     except DomainError as error:
         db.rollback()
-        return _preview_page(checked, token, {"_form": error.message}, error.status_code)
+        return IMPORT.preview_page(checked, token, {"_form": error.message}, error.status_code)
     db.commit()
-    _drop_stash(token)
+    IMPORT.drop(token)
     asked = sum(1 for subscriber in added if subscriber.confirmed_at is None)
     message = f"Imported {len(added)} subscriber{'' if len(added) == 1 else 's'}."
     if checked.invalid:

@@ -16,6 +16,7 @@ from flask_login import current_user
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
+from admin_ui import sso
 from status_platform.db.session import db, rebind_request_session
 from status_platform.identity.actor import Actor
 from status_platform.identity.permissions import can
@@ -81,6 +82,10 @@ def _require_membership() -> Response | None:
     ).one()
     g.tenant, g.membership, g.user_id = tenant, membership, user_id
     g.actor = Actor(label=email, user_id=user_id, ip_address=request.remote_addr, role=membership.role)
+    # Single sign-on: required by the organization, or the only way this session came in.
+    way_in = sso.gate(tenant)
+    if way_in is not None:
+        return way_in
     if request.method not in READS:
         needed = min_role_of(request.endpoint)
         if needed is None:

@@ -11,6 +11,7 @@ from typing import Any
 
 from flask import Response, abort, current_app, g, request
 
+from public_site import viewers
 from status_platform import cache
 from status_platform.app import SECURITY_HEADERS
 from status_platform.cache import versioned_document
@@ -19,6 +20,7 @@ from tenants.pages.history import build_history, build_incident_document
 from tenants.pages.snapshot import build_snapshot, page_version
 
 PUBLIC_CACHE = "public, max-age=10, stale-while-revalidate=60, stale-if-error=86400"
+PERSONAL_CACHE = "private, no-store"
 SNAPSHOT_MAX_AGE = 60.0
 
 
@@ -33,19 +35,24 @@ def _version() -> int | None:
 
 
 def snapshot() -> dict[str, Any]:
-    """The page's snapshot (built at most once per version, served stale if the database is down)."""
+    """The page as this request's reader may see it (one snapshot per page version and audience set).
+
+    Built at most once per version, served stale if the database is down. A private page shows
+    nothing to a reader who is not signed in.
+    """
     if "snapshot" not in g:
         page_id = g.page_address.page_id
+        viewers.require_viewer_if_private()
+        sight = viewers.current_sight()
         g.generation_seen = cache.generation(("page", page_id))
         document = versioned_document(
-            ("page", page_id),
+            ("page", page_id, sight.key),
+            version_of=("page", page_id),
             current_version=_version,
-            build=lambda: build_snapshot(db, page_id, page_url=page_url()),
+            build=lambda: build_snapshot(db, page_id, page_url=page_url(), sight=sight),
         )
         if document is None:
             abort(404)
-        if document["_page"]["visibility"] == "private":
-            abort(403)  # nothing of a private page is shown to visitors who are not signed in
         g.snapshot = document
     return g.snapshot  # type: ignore[no-any-return]
 
@@ -53,12 +60,14 @@ def snapshot() -> dict[str, Any]:
 def history(kind: str, first_month: str, months: int) -> dict[str, Any]:
     """Incidents (or maintenance) of `months` months ending with `first_month`, for the history page."""
     page_id = g.page_address.page_id
+    viewers.require_viewer_if_private()
+    sight = viewers.current_sight()
     document = versioned_document(
-        ("history", page_id, kind, first_month, str(months)),
+        ("history", page_id, sight.key, kind, first_month, str(months)),
         version_of=("page", page_id),
         current_version=_version,
         build=lambda: build_history(
-            db, page_id, kind=kind, last_month=first_month, months=months, page_url=page_url()
+            db, page_id, kind=kind, last_month=first_month, months=months, page_url=page_url(), sight=sight
         ),
         max_age=300,
     )
@@ -68,16 +77,20 @@ def history(kind: str, first_month: str, months: int) -> dict[str, Any]:
 
 
 def incident(incident_id: str) -> dict[str, Any]:
-    """One incident: from the snapshot when it is recent, else from its own cached document."""
+    """One incident: from the snapshot when it is recent, else from its own cached document.
+
+    404 when the reader may see none of its components.
+    """
     found = snapshot()["incidents"].get(incident_id)
     if found is not None:
         return found  # type: ignore[no-any-return]
     page_id = g.page_address.page_id
+    sight = viewers.current_sight()
     document = versioned_document(
-        ("incident", page_id, incident_id),
+        ("incident", page_id, sight.key, incident_id),
         version_of=("page", page_id),
         current_version=_version,
-        build=lambda: build_incident_document(db, page_id, incident_id, page_url=page_url()),
+        build=lambda: build_incident_document(db, page_id, incident_id, page_url=page_url(), sight=sight),
         max_age=300,
     )
     if document is None:
@@ -107,15 +120,30 @@ def respond(
     write or a rebuild changes the ETag.
     """
     document = g.get("snapshot") or {}
+    personal = viewers.is_personal()
+    viewer = viewers.current_viewer()
     tag = etag_for(
         g.page_address.page_id,
         request.path,
         request.query_string,
         document.get("_version"),
         document.get("_built"),
+        viewers.current_sight().key,
+        # A viewer's pages name the viewer (its header), so they are that viewer's bytes.
+        viewer.id if viewer is not None else None,
         *parts,
     )
-    headers = {"ETag": tag, "Cache-Control": PUBLIC_CACHE, **(extra_headers or {})}
+    headers = {
+        "ETag": tag,
+        "Cache-Control": PERSONAL_CACHE if personal else PUBLIC_CACHE,
+        **(extra_headers or {}),
+    }
+    if personal:
+        headers["X-Robots-Tag"] = "noindex, nofollow"
+    if viewers.page_is_restricted():
+        # Who asks decides what is shown: a browser or CDN must not answer a signed-in viewer
+        # with the copy it kept of the anonymous page.
+        headers["Vary"] = "Cookie, Authorization"
     if cors:
         headers["Access-Control-Allow-Origin"] = "*"
     if cache.etag_matches(request.environ, tag):
@@ -126,7 +154,7 @@ def respond(
         body = rendered.encode() if isinstance(rendered, str) else rendered
         _rendered.put(tag, body)
     response = current_app.response_class(body, headers=headers, content_type=content_type)
-    if document and cache.is_anonymous(request.environ):
+    if document and not personal and cache.is_anonymous(request.environ):
         cache.responses.put(
             cache.response_key(g.page_address.page_id, request.environ),
             version_of=("page", g.page_address.page_id),

@@ -6,9 +6,9 @@ from email.utils import format_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Response, abort, render_template
+from flask import Blueprint, Response, abort, render_template, request
 
-from public_site import documents
+from public_site import documents, viewers
 from public_site.formatting import in_zone, parse
 
 bp = Blueprint("feeds", __name__)
@@ -63,6 +63,11 @@ def _content_html(incident: dict[str, Any], zone: str) -> str:
 
 
 def _feed(template: str, content_type: str) -> Response:
+    """The feed as its reader may see it: a viewer's secret feed URL carries `token`; a private
+    page has no feed without one."""
+    token = request.args.get("token")
+    if token is not None:
+        viewers.use_feed_token(token)
     snapshot = documents.snapshot()
     if not snapshot["_page"]["allow_feeds"]:
         abort(404)

@@ -10,6 +10,11 @@ a page; every change is a POST.
 
 Sign-ups are limited per client address and per target address, and answer the same whether an
 email address or phone number is new or already subscribed: only the address itself learns it.
+
+On private and audience-specific pages a signed-in viewer's subscription is bound to that viewer
+(it is told of, and offered, only what the viewer may see); a private page takes no sign-up from
+anyone not signed in, and an anonymous visitor of an audience-specific page may choose public
+components only.
 """
 
 from __future__ import annotations
@@ -27,15 +32,16 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import MultiDict
 
-from public_site import documents
+from public_site import documents, viewers
 from status_platform import ratelimit
 from status_platform.db.session import db
 from status_platform.errors import DomainError, TooManyRequests, ValidationError
 from status_platform.identity.actor import SYSTEM
 from status_platform.tenancy.plans import plan_of
+from tenants.audiences.visibility import PUBLIC, Sight, readers_of, visible_components
 from tenants.incidents.models import Incident
-from tenants.pages.models import Page
-from tenants.pages.snapshot import load_components, sections
+from tenants.pages.models import Page, PageVisibility
+from tenants.pages.snapshot import sections
 from tenants.subscribers.confirmation import (
     InvalidConfirmation,
     code_entry_from_token,
@@ -122,29 +128,43 @@ class ComponentChoice:
 
 @dataclass(frozen=True)
 class Panel:
-    """What the "Subscribe to updates" panel offers: a tab per allowed channel, then the feeds."""
+    """What the "Subscribe to updates" panel offers: a tab per allowed channel, then the feeds.
+
+    On a private page a visitor who is not signed in is asked to sign in instead of shown the
+    forms (`must_sign_in`); on an audience-specific page the forms offer public components and
+    `sign_in_url` tells clients where to sign in for theirs. A signed-in viewer's feeds are on
+    its account page (`account_url`); a private page has no public feed.
+    """
 
     tabs: list[Tab]
     choices: list[ComponentChoice] = field(default_factory=list)
     incident_id: str | None = None
+    sign_in_url: str | None = None
+    must_sign_in: bool = False
+    account_url: str | None = None
+    public_feeds: bool = True
 
     @property
     def channels(self) -> list[str]:
         return [tab.key for tab in self.tabs if tab.key != FEEDS]
 
 
-def _allowed_channels(*, for_incident: bool) -> list[Channel] | None:
-    """The channels the page takes sign-ups on (None when the database cannot be asked)."""
+def _allowed_channels(*, for_incident: bool) -> tuple[list[Channel], PageVisibility] | None:
+    """The channels the page takes sign-ups on, and the page's visibility (None when the database
+    cannot be asked)."""
     page_id = g.page_address.page_id
     try:
         row = db.execute(
-            select(Page.allow_page_subscribers, Page.allow_incident_subscribers, *_PAGE_FLAGS.values()).where(
-                Page.id == page_id
-            )
+            select(
+                Page.visibility,
+                Page.allow_page_subscribers,
+                Page.allow_incident_subscribers,
+                *_PAGE_FLAGS.values(),
+            ).where(Page.id == page_id)
         ).one_or_none()
         if row is None:
-            return []
-        page_wide, incident_wide, *flags = row
+            return [], PageVisibility.PUBLIC
+        visibility, page_wide, incident_wide, *flags = row
         allowed = [channel for channel, on in zip(_PAGE_FLAGS, flags, strict=True) if on]
         if Channel.SMS in allowed and not plan_of(db, g.page_address.tenant_id).allows_sms:
             allowed.remove(Channel.SMS)
@@ -154,8 +174,10 @@ def _allowed_channels(*, for_incident: bool) -> list[Channel] | None:
             db.rollback()
         return None
     if for_incident:
-        return [channel for channel in allowed if channel in INCIDENT_CHANNELS] if incident_wide else []
-    return allowed if page_wide else []
+        allowed = [channel for channel in allowed if channel in INCIDENT_CHANNELS] if incident_wide else []
+    elif not page_wide:
+        allowed = []
+    return allowed, PageVisibility(visibility)
 
 
 def component_choices(layout: Iterable[dict[str, Any]]) -> list[ComponentChoice]:
@@ -181,19 +203,28 @@ def component_choices(layout: Iterable[dict[str, Any]]) -> list[ComponentChoice]
 def subscribe_panel(snapshot: dict[str, Any], incident_id: str | None = None) -> Panel | None:
     """The panel of the page (or of one incident), for the page's templates; None if unknown now.
 
-    Read when a page is rendered, which happens once per page version: a change of the page's
-    settings bumps the version.
+    Read when a page is rendered, which happens once per page version and reader (anonymous
+    visitors share one rendering): a change of the page's settings bumps the version.
     """
-    allowed = _allowed_channels(for_incident=incident_id is not None)
-    if allowed is None:
+    found = _allowed_channels(for_incident=incident_id is not None)
+    if found is None:
         return None
+    allowed, visibility = found
     tabs = [Tab(channel.value, CHANNEL_LABELS[channel]) for channel in allowed]
+    restricted = visibility is not PageVisibility.PUBLIC
+    viewer = viewers.current_viewer() if restricted else None
+    private = visibility is PageVisibility.PRIVATE
+    sign_in_url = url_for("viewers.login") if restricted and viewer is None else None
+    if private and viewer is None:
+        return Panel(tabs, incident_id=incident_id, sign_in_url=sign_in_url, must_sign_in=True)
     if incident_id is not None:
-        return Panel(tabs, incident_id=incident_id)
-    if snapshot["_page"]["allow_feeds"]:
+        return Panel(tabs, incident_id=incident_id, sign_in_url=sign_in_url)
+    account_url = url_for("viewers.account") if viewer is not None else None
+    if snapshot["_page"]["allow_feeds"] and (account_url or not private):
         tabs.append(Tab(FEEDS, "Feeds"))
+    # The snapshot is the reader's own (its sight's), so its layout lists what the reader may see.
     choices = component_choices(sections(snapshot, hide_quiet=False)["layout"])
-    return Panel(tabs, choices)
+    return Panel(tabs, choices, sign_in_url=sign_in_url, account_url=account_url, public_feeds=not private)
 
 
 # --- requests --------------------------------------------------------------------------------------
@@ -279,6 +310,19 @@ def _notice(title: str, message: str, status: int, *, headers: dict[str, str] | 
     return _private(html, status, headers)
 
 
+def _sign_in_first() -> Response:
+    page = db.get(Page, g.page_address.page_id)
+    html = render_template(
+        "public/subscriptions/notice.html",
+        title="Sign in to subscribe",
+        message="This status page is private: sign in first, then subscribe to the updates you may see.",
+        page_name=page.name if page is not None else "this page",
+        page_url=documents.page_url(),
+        sign_in_url=url_for("viewers.login", next=url_for("subscriptions.new")),
+    )
+    return _private(html, 401)
+
+
 def _cross_site() -> Response:
     return _notice(
         "This form was sent from another site",
@@ -356,14 +400,6 @@ def new() -> Response:
     )
 
 
-def _chosen_components(snapshot: dict[str, Any], wanted: Sequence[str]) -> list[str]:
-    known = {c["id"] for c in snapshot["components"] if not c["group"]}
-    unknown = [component_id for component_id in wanted if component_id not in known]
-    if unknown:
-        raise ValidationError("Choose components of this page only.", field="components")
-    return list(dict.fromkeys(wanted))
-
-
 def _address_of(channel: Channel, form: MultiDict[str, str]) -> tuple[str, str | None]:
     """The address typed for `channel`, and a webhook's email for failure notices."""
     address = form.get(ADDRESS_FIELDS[channel], "").strip()
@@ -394,7 +430,13 @@ def _limit_subject(channel: Channel, address: str) -> str:
 
 @bp.post("")
 def create() -> Response:
-    """Subscribe from the forms: validate, limit, add through the service, commit, show what is next."""
+    """Subscribe from the forms: validate, limit, add through the service, commit, show what is next.
+
+    A signed-in viewer's subscription is bound to the viewer; a private page refuses visitors who
+    are not signed in.
+    """
+    if viewers.page_is_private() and viewers.current_viewer() is None:
+        return _sign_in_first()
     snapshot = documents.snapshot()
     if not is_same_origin():
         return _cross_site()
@@ -418,11 +460,13 @@ def create() -> Response:
     if page is None:
         abort(404)
     values = _form_values(form)
+    counted: str | None = None  # the address attempt counted, given back if the sign-up is refused
     try:
         address, contact = _address_of(channel, form)
-        components = [] if incident is not None else _chosen_components(snapshot, values["components"])
+        components = [] if incident is not None else values["components"]
         subject = _limit_subject(channel, address)
-        wait = ratelimit.attempt(SIGNUPS_PER_ADDRESS, f"{page.id}:{channel.value}:{subject}")
+        counted = f"{page.id}:{channel.value}:{subject}"
+        wait = ratelimit.attempt(SIGNUPS_PER_ADDRESS, counted)
         if wait:
             return _too_many(
                 f"This address was signed up several times lately. {ratelimit.try_again_in(wait)}", wait
@@ -436,6 +480,8 @@ def create() -> Response:
             component_ids=components,
             contact_email=contact,
             incident=incident,
+            viewer=viewers.current_viewer(),
+            sight=viewers.current_sight(),
         )
         db.commit()
     except AlreadySubscribed as duplicate:
@@ -446,6 +492,9 @@ def create() -> Response:
         return _too_many(error.message, error.retry_after)
     except DomainError as error:
         db.rollback()
+        if counted is not None and isinstance(error, ValidationError):
+            # Refused as typed, nothing was sent to the address: correcting the form is no new sign-up.
+            ratelimit.forgive(SIGNUPS_PER_ADDRESS, counted)
         html = _form_page(
             snapshot,
             active=channel.value,
@@ -783,9 +832,21 @@ def _manage_lookup(token: str) -> ManageLookup:
     return ManageLookup(subscriber)
 
 
-def _page_choices(page_id: str) -> list[ComponentChoice]:
-    """The page's visible components as checkbox groups, read from the database."""
-    groups, components = load_components(db, page_id)
+def _sight_of(subscriber: Subscriber) -> Sight | None:
+    """What the subscription may see of its page; None for nothing at all (see `readers_of`)."""
+    reader = readers_of(db, [subscriber])[subscriber.id]
+    page = db.get(Page, subscriber.page_id)
+    if page is None or not reader.may_read(page_is_private=page.visibility is PageVisibility.PRIVATE):
+        return None
+    return reader.sight
+
+
+def _page_choices(subscriber: Subscriber) -> list[ComponentChoice]:
+    """The components the subscription may see as checkbox groups, read from the database."""
+    sight = _sight_of(subscriber)
+    if sight is None:
+        return []
+    groups, components = visible_components(db, subscriber.page_id, sight)
     by_group: dict[str, list[tuple[str, str]]] = {}
     layout: list[tuple[int, ComponentChoice | tuple[str, str]]] = []
     for component in sorted(components, key=lambda c: c.position):
@@ -820,7 +881,10 @@ def _render_manage(
     page = db.get(Page, g.page_address.page_id)
     context: dict[str, Any] = {}
     if subscriber is not None:
-        choices = _page_choices(subscriber.page_id) if subscriber.incident_id is None else []
+        choices = _page_choices(subscriber) if subscriber.incident_id is None else []
+        if errors and "components" in errors and not choices:
+            # No components are offered to mark: the refusal is the form's.
+            errors = {"_form": errors["components"]}
         names = {component_id: name for choice in choices for component_id, name in choice.components}
         following = [link.component_id for link in subscriber.component_links]
         context = {
@@ -873,13 +937,10 @@ def manage_update(token: str) -> Response:
             errors={"_form": "This subscription was cancelled: subscribe again instead."},
             status=409,
         )
-    known = {
-        component_id for choice in _page_choices(subscriber.page_id) for component_id, _ in choice.components
-    }
     try:
-        if any(component_id not in known for component_id in wanted):
-            raise ValidationError("Choose components of this page only.", field="components")
-        update_subscriber_components(db, subscriber, actor=SYSTEM, component_ids=wanted)
+        update_subscriber_components(
+            db, subscriber, actor=SYSTEM, component_ids=wanted, sight=_sight_of(subscriber) or PUBLIC
+        )
         db.commit()
     except DomainError as error:
         db.rollback()

@@ -13,7 +13,7 @@ from public_site import documents
 from status_platform.db.session import db
 from status_platform.timeutil import utcnow
 from tenants.pages.history import shift_month
-from tenants.pages.models import Page
+from tenants.pages.models import Page, PageVisibility
 from tenants.pages.snapshot import sections
 
 bp = Blueprint("public", __name__)
@@ -89,6 +89,36 @@ def logo() -> Response:
     response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
     response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
     return response
+
+
+@bp.get("/robots.txt")
+def robots() -> Response:
+    """Search engines may index a public page that allows it, never a private one."""
+    page = db.get(Page, g.page_address.page_id)
+    indexed = page is not None and page.is_search_indexed and page.visibility is not PageVisibility.PRIVATE
+    body = (
+        f"User-agent: *\nAllow: /\nSitemap: {documents.page_url()}/sitemap.xml\n"
+        if indexed
+        else "User-agent: *\nDisallow: /\n"
+    )
+    response = make_response(body)
+    response.headers["Content-Type"] = "text/plain; charset=utf-8"
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+@bp.get("/sitemap.xml")
+def sitemap() -> Response:
+    """The public status page, its history and its recent incidents; none for a private page."""
+    page = db.get(Page, g.page_address.page_id)
+    if page is None or not page.is_search_indexed or page.visibility is PageVisibility.PRIVATE:
+        abort(404)
+    snapshot = documents.snapshot()
+    return documents.respond(
+        lambda: render_template("public/sitemap.xml", s=snapshot, page_url=documents.page_url()),
+        "sitemap",
+        content_type="application/xml; charset=utf-8",
+    )
 
 
 def register_error_pages(app: Flask) -> None:

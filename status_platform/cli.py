@@ -297,12 +297,20 @@ def _run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         if not _wait_for_web(args.port, settings.PLATFORM_HOST, time.monotonic() + 60):
             raise CliError(f"the web server did not answer on port {args.port}")
-        from tenants.organizations.demo import DEMO_OWNER_EMAIL, DEMO_OWNER_PASSWORD, DEMO_SLUG
+        from tenants.organizations.demo import (
+            DEMO_OWNER_EMAIL,
+            DEMO_OWNER_PASSWORD,
+            DEMO_SLUG,
+            DEMO_VIEWER_PASSWORD,
+            RETAILERS,
+        )
 
+        viewer = f"buyer@{RETAILERS[0][1]}"
         print(
             "\nStatus Platform is running. Ctrl-C stops everything.\n"
             f"  Admin:        {settings.admin_url('/login')}  ({DEMO_OWNER_EMAIL} / {DEMO_OWNER_PASSWORD})\n"
             f"  Public page:  {settings.page_url(DEMO_SLUG)}/\n"
+            f"  Client login: {settings.page_url(DEMO_SLUG)}/login  ({viewer} / {DEMO_VIEWER_PASSWORD})\n"
             f"  Caught mail:  {catcher.web_url}\n",
             flush=True,
         )

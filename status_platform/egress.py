@@ -1,7 +1,7 @@
-"""Outbound HTTP for webhook, Slack and Teams notifications, refusing private and internal targets.
+"""Outbound HTTP for notifications and single sign-on, refusing private and internal targets.
 
 A subscriber types the URL we will call, so without care a notification could be aimed at the
-platform's own network: loopback services, the cloud metadata endpoint, private ranges. Two
+platform's own network: loopback services, the cloud metadata endpoint, private ranges. These
 checks keep it out:
 
 - `check_url` runs when the URL is typed (public form, admin, API) and gives a message the person
@@ -10,6 +10,9 @@ checks keep it out:
   from every lookup, so a name that resolves to a public address when subscribed and to
   127.0.0.1 when we send (DNS rebinding) still cannot connect. aiohttp never asks the resolver
   about IP-literal hosts, so `post` checks those itself before the request.
+- `fetch`, the synchronous requests of single sign-on (an identity provider's discovery
+  document, key set and token endpoint, typed by tenant staff), resolves and checks addresses
+  in httpcore's connect step the same way.
 
 EGRESS_ALLOWLIST lets an operator open specific CIDRs or exact host names (tests allow loopback
 to reach their receivers). Cloud metadata addresses stay refused even inside an allowed range.
@@ -22,13 +25,14 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Final
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 import aiohttp
+import httpcore
 from aiohttp.abc import AbstractResolver, ResolveResult
 from aiohttp.resolver import ThreadedResolver
 from yarl import URL
@@ -461,3 +465,180 @@ async def post(
     if not 200 <= status < 300:
         return result(status, _answer_error(response, content))
     return result(status, None)
+
+
+# --- synchronous requests: single sign-on discovery, key sets and token exchanges -------------------
+
+# The identity provider of a single sign-on is typed by tenant staff: its discovery document, key
+# set and token endpoint are fetched under the same rules as notifications (addresses checked at
+# connect time, no redirects, no proxy from the environment), from a request thread.
+FETCH_TIMEOUT: Final = 10.0
+FETCH_USER_AGENT: Final = "StatusPlatform-SSO/1.0"
+
+
+@dataclass(frozen=True)
+class FetchResult:
+    """How one synchronous request went: the answer's status and body, or a short readable error.
+
+    `error` is set for every failure (refused address, DNS, timeout, connection, TLS, a redirect,
+    a body over the limit, a non-2xx answer); `body` holds what was read of a non-2xx answer,
+    since an OAuth error response says why in it.
+    """
+
+    status: int | None
+    body: bytes
+    error: str | None
+    content_type: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None and self.status is not None and 200 <= self.status < 300
+
+
+@lru_cache(maxsize=1)
+def _tls_context() -> ssl.SSLContext:
+    # Loading the system's certificates takes tens of milliseconds: once per process will do.
+    return ssl.create_default_context()
+
+
+class _EgressNetwork(httpcore.NetworkBackend):
+    """httpcore's socket backend, connecting only to addresses notifications may reach.
+
+    The name is resolved here and each allowed address tried in turn, so the address checked is
+    the address connected to; TLS still verifies the certificate against the URL's host name.
+    """
+
+    def __init__(self, allowlist: tuple[str, ...]) -> None:
+        self._allowlist = allowlist
+        self._sockets = httpcore.SyncBackend()
+
+    def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,
+        local_address: str | None = None,
+        socket_options: Iterable[Any] | None = None,
+    ) -> httpcore.NetworkStream:
+        refusal, resolve = _host_refusal(host, self._allowlist)
+        if refusal is not None:
+            raise RefusedAddressError(refusal.error())
+        candidates = [host]
+        if resolve:
+            found = list(dict.fromkeys(_lookup(host, timeout or CONNECT_TIMEOUT)))
+            if not found:
+                raise httpcore.ConnectError(f"could not resolve {host}")
+            candidates = []
+            first_refusal: EgressRefused | None = None
+            for address in found:
+                reason = refusal_reason(address, self._allowlist)
+                if reason is None:
+                    candidates.append(address)
+                elif first_refusal is None:
+                    first_refusal = _resolved_refusal(host.rstrip("."), address, reason)
+            if not candidates and first_refusal is not None:
+                raise RefusedAddressError(first_refusal)
+        failure: Exception | None = None
+        for address in candidates:
+            try:
+                return self._sockets.connect_tcp(address, port, timeout, local_address, socket_options)
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc
+        assert failure is not None
+        raise failure
+
+    def sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+
+def _fetch_error(exc: BaseException, host: str, timeout: float) -> str:
+    if isinstance(exc, RefusedAddressError):
+        return exc.refusal.short
+    if isinstance(exc, httpcore.ConnectTimeout):
+        return f"could not connect to {host} within {_seconds(min(CONNECT_TIMEOUT, timeout))}"
+    if isinstance(exc, httpcore.TimeoutException):
+        return f"no answer within {_seconds(timeout)}"
+    if isinstance(exc, httpcore.ConnectError):
+        detail = str(exc)
+        if detail.startswith("could not resolve"):
+            return detail
+        if isinstance(exc.__context__, ssl.SSLCertVerificationError) or "CERTIFICATE_VERIFY_FAILED" in detail:
+            return _clip(f"TLS certificate of {host} not accepted: {detail}")
+        if "refused" in detail.lower():
+            return f"connection refused by {host}"
+        return _clip(f"could not connect to {host}: {detail or type(exc).__name__}")
+    if isinstance(exc, httpcore.RemoteProtocolError):
+        return _clip(f"invalid HTTP answer: {exc}")
+    return _clip(f"network error talking to {host}: {exc or type(exc).__name__}")
+
+
+def fetch(
+    url: str,
+    *,
+    settings: Settings,
+    method: str = "GET",
+    body: bytes | None = None,
+    headers: Mapping[str, str] | None = None,
+    timeout: float = FETCH_TIMEOUT,
+    max_bytes: int = MAX_RESPONSE_BYTES,
+) -> FetchResult:
+    """One synchronous GET or POST to `url` under the egress rules; never raises for network problems.
+
+    Only http(s) URLs; addresses are checked when connecting (EGRESS_ALLOWLIST opens ranges and
+    names, never cloud metadata); redirects are not followed (a 3xx is a failure naming its
+    Location); no proxy or other setting is read from the environment; `timeout` applies to
+    connecting and to each read; at most `max_bytes` of the answer are read, a longer one fails.
+    """
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+    except ValueError:
+        return FetchResult(None, b"", "not a valid http(s) URL")
+    if parts.scheme not in {"http", "https"} or not host:
+        return FetchResult(None, b"", "not a valid http(s) URL")
+    refusal, _resolve = _host_refusal(host, settings.EGRESS_ALLOWLIST)
+    if refusal is not None:
+        return FetchResult(None, b"", refusal.short)
+    sent = {"User-Agent": FETCH_USER_AGENT, "Accept-Encoding": "identity", **(headers or {})}
+    limits = {"connect": min(CONNECT_TIMEOUT, timeout), "read": timeout, "write": timeout, "pool": timeout}
+    content = bytearray()
+    try:
+        with (
+            httpcore.ConnectionPool(
+                ssl_context=_tls_context(),
+                network_backend=_EgressNetwork(settings.EGRESS_ALLOWLIST),
+                max_connections=1,
+            ) as pool,
+            pool.stream(
+                method, url, headers=list(sent.items()), content=body, extensions={"timeout": limits}
+            ) as response,
+        ):
+            status = response.status
+            answer_headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in response.headers}
+            for chunk in response.iter_stream():
+                content += chunk
+                if len(content) > max_bytes:
+                    return FetchResult(status, b"", f"the answer is larger than {max_bytes // 1024} KB")
+    except (httpcore.ConnectError, httpcore.TimeoutException, httpcore.NetworkError, OSError) as exc:
+        return FetchResult(None, b"", _fetch_error(exc, host, timeout))
+    except httpcore.ProtocolError as exc:
+        return FetchResult(None, b"", _fetch_error(exc, host, timeout))
+    except (httpcore.UnsupportedProtocol, ValueError):
+        return FetchResult(None, b"", "not a valid http(s) URL")
+    data = bytes(content)
+    content_type = answer_headers.get("content-type", "")
+    if 300 <= status < 400:
+        location = _clip(answer_headers.get("location", ""), 200)
+        if location:
+            return FetchResult(status, b"", f"redirected to {location} (redirects are not followed)")
+        return FetchResult(
+            status, b"", f"redirected ({status} without a Location; redirects are not followed)"
+        )
+    if not 200 <= status < 300:
+        text = f"answered {status}"
+        if data and "html" not in content_type.lower():
+            detail = _clip(data[:500].decode("utf-8", errors="replace"), 200)
+            if detail:
+                text += f": {detail}"
+        return FetchResult(status, data, text, content_type)
+    return FetchResult(status, data, None, content_type)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from functools import cache
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from email_validator import EmailNotValidError, validate_email
@@ -156,3 +157,17 @@ def clean_int(value: object, *, field: str, label: str, minimum: int, maximum: i
     if not minimum <= number <= maximum:
         raise ValidationError(f"{label} must be between {minimum} and {maximum}.", field=field)
     return number
+
+
+def safe_path(target: str | None) -> str | None:
+    """`target` when it is a path of this site, else None: never an open redirect.
+
+    Browsers drop tabs and newlines inside URLs, so '/\t/evil.example' would become
+    '//evil.example'; any control character or space refuses the target outright.
+    """
+    if not target or any(ord(ch) <= 0x20 or ord(ch) == 0x7F for ch in target) or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not parts.path.startswith("/") or parts.path.startswith("//"):
+        return None
+    return target

@@ -24,6 +24,8 @@ OBJECT_PARAMS = {
     "key_id": "api_key",
     "subscriber_id": "subscriber",
     "event_id": "event",
+    "audience_id": "audience",
+    "viewer_id": "viewer",
 }
 
 

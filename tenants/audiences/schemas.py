@@ -5,12 +5,19 @@ from __future__ import annotations
 import re
 
 from status_platform.errors import ValidationError
+from status_platform.identity.passwords import check_password_rules
 from status_platform.validation import clean_email, clean_text
 
 NAME_MAX_LENGTH = 255
 EXTERNAL_ID_MAX_LENGTH = 255
 EMAIL_MAX_LENGTH = 320
 EMAIL_DOMAIN_MAX_LENGTH = 255
+ISSUER_MAX_LENGTH = 500
+CLIENT_ID_MAX_LENGTH = 255
+CLIENT_SECRET_MAX_LENGTH = 500
+CLAIM_MAX_LENGTH = 100
+# A claim name: a plain name ("groups") or a namespaced one ("https://example.com/roles").
+_CLAIM_RE = re.compile(r"^[A-Za-z0-9_.:/\-]+$")
 _DOMAIN_RE = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 
 
@@ -52,4 +59,23 @@ def clean_external_login(value: object, *, field: str = "external_login") -> str
     text = clean_text(
         value, field=field, label="External login", max_length=EXTERNAL_ID_MAX_LENGTH, required=False
     )
+    return text or None
+
+
+def clean_viewer_password(value: object, *, field: str = "password") -> str | None:
+    """An initial password a viewer may sign in with; empty means none (it signs in by link)."""
+    password = "" if value is None else str(value)
+    if not password:
+        return None
+    check_password_rules(password, field=field)
+    return password
+
+
+def clean_claim_name(value: object, *, field: str = "viewer_oidc_audience_claim") -> str | None:
+    """The token claim naming a viewer's audiences (by external identifier); empty means none."""
+    text = clean_text(value, field=field, label="Audience claim", max_length=CLAIM_MAX_LENGTH, required=False)
+    if text and not _CLAIM_RE.match(text):
+        raise ValidationError(
+            "The audience claim is a claim name such as groups, without spaces.", field=field
+        )
     return text or None

@@ -11,25 +11,31 @@ changed, bumps the page's version when what audiences see changed, flushes and n
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from status_platform.errors import Conflict, ValidationError
+from status_platform.config import active_settings
+from status_platform.errors import Conflict, PermissionDenied, ValidationError
 from status_platform.identity.actor import Actor
+from status_platform.identity.oidc import clean_provider_settings
+from status_platform.identity.passwords import hash_password
 from status_platform.identity.permissions import PAGE_ADMINS, require_role
+from status_platform.tenancy.plans import plan_of
 from status_platform.timeutil import utcnow
-from tenants.audiences import queries
+from tenants.audiences import logins, queries
 from tenants.audiences.models import Audience, AudienceComponent, AudienceViewer, Viewer
 from tenants.audiences.schemas import (
     clean_audience_name,
+    clean_claim_name,
     clean_email_domain,
     clean_external_identifier,
     clean_external_login,
     clean_viewer_email,
+    clean_viewer_password,
 )
 from tenants.audit.services import record_event
 from tenants.components.models import Component
@@ -93,6 +99,19 @@ def _check_email_free(session: Session, page_id: str, email: str, *, other_than:
     existing = queries.viewer_by_email(session, page_id, email)
     if existing is not None and existing.id != other_than:
         raise Conflict(f"This page already has a viewer with the address {email}.", field="email")
+
+
+def check_audiences_allowed(session: Session, tenant_id: str, *, field: str | None = None) -> None:
+    """Refuse, naming the plan, to add audiences or viewers on a plan without audiences.
+
+    What exists already stays manageable (deactivated, edited, deleted) after a change of plan.
+    """
+    plan = plan_of(session, tenant_id)
+    if not plan.allows_audiences:
+        raise ValidationError(
+            f"The {plan.name} plan does not include audiences and viewer sign-in; change plans to use them.",
+            field=field,
+        )
 
 
 # --- links -------------------------------------------------------------------------------------
@@ -480,19 +499,27 @@ def create_viewer(
     external_login: str | None = None,
     audience_ids: Sequence[str] = (),
     subscribe: bool = False,
+    password: str | None = None,
 ) -> Viewer:
     """Add a viewer account to `page`, member of `audience_ids`.
 
     With `subscribe`, the viewer is also subscribed by email (confirmed: staff add it
-    knowingly) to what it may see; that subscription is bound to the viewer. ValidationError
-    names a bad field; Conflict when the page has a viewer of that address already.
+    knowingly) to what it may see; that subscription is bound to the viewer. With `password`
+    (checked against the password rules, stored as an argon2 hash), it may also sign in with
+    it. ValidationError names a bad field; Conflict when the page has a viewer of that address already.
     """
     require_role(actor, PAGE_ADMINS, "add viewers")
     email = clean_viewer_email(email)
     external_login = clean_external_login(external_login)
     audiences = _audiences(session, page.id, audience_ids)
+    initial = clean_viewer_password(password)
     _check_email_free(session, page.id, email)
-    viewer = Viewer(page_id=page.id, email=email, external_login=external_login)
+    viewer = Viewer(
+        page_id=page.id,
+        email=email,
+        external_login=external_login,
+        password_hash=hash_password(initial) if initial else None,
+    )
     session.add(viewer)
     session.flush()
     _set_viewer_audiences(session, viewer, [a.id for a in audiences])
@@ -637,3 +664,214 @@ def reactivate_viewer(session: Session, viewer: Viewer, *, actor: Actor) -> bool
     )
     session.flush()
     return True
+
+
+def invite_viewer(session: Session, viewer: Viewer, *, actor: Actor, page_url: str) -> None:
+    """Email the viewer an invitation: a sign-in link to `page_url` that works once, for 7 days.
+
+    Sent once the session commits. Refused (Conflict) for a deactivated viewer, whose link
+    would not work.
+    """
+    require_role(actor, PAGE_ADMINS, "invite viewers")
+    if not viewer.is_active:
+        raise Conflict(f"{viewer.email} is deactivated: reactivate the viewer to send an invitation.")
+    logins.send_login_link(session, viewer, page_url=page_url, invitation=True)
+    record_event(
+        session,
+        actor,
+        "viewer.invited",
+        object_type="viewer",
+        object_id=viewer.id,
+        page_id=viewer.page_id,
+        summary=f"Sent viewer {viewer.email} an invitation",
+    )
+    session.flush()
+
+
+def import_viewers(
+    session: Session,
+    page: Page,
+    rows: Sequence[tuple[str, Sequence[str]]],
+    *,
+    actor: Actor,
+) -> list[Viewer]:
+    """Add one viewer per (email, audience ids) of `rows`, checked already by the import's preview.
+
+    Each address and audience is checked again against the page as it is now (another import
+    may have run since the preview): a taken address is a Conflict, an unknown audience a
+    ValidationError, and nothing is added. One audit event records the import.
+    """
+    require_role(actor, PAGE_ADMINS, "import viewers")
+    emails = [clean_viewer_email(email) for email, _ in rows]
+    wanted = {audience_id for _, audience_ids in rows for audience_id in audience_ids}
+    _audiences(session, page.id, sorted(wanted))
+    taken = set(
+        session.scalars(select(Viewer.email).where(Viewer.page_id == page.id, Viewer.email.in_(emails)))
+    )
+    if taken or len(set(emails)) != len(emails):
+        repeated = sorted(taken) or [email for email in emails if emails.count(email) > 1]
+        raise Conflict(
+            f"This page already has a viewer with the address {repeated[0]}; preview the file again."
+        )
+    viewers = [Viewer(page_id=page.id, email=email) for email in emails]
+    session.add_all(viewers)
+    session.flush()
+    session.add_all(
+        AudienceViewer(audience_id=audience_id, viewer_id=viewer.id)
+        for viewer, (_, audience_ids) in zip(viewers, rows, strict=True)
+        for audience_id in dict.fromkeys(audience_ids)
+    )
+    _touch(session, Audience, sorted(wanted))
+    by_audience: dict[str, int] = {}
+    for _, audience_ids in rows:
+        for audience_id in set(audience_ids):
+            by_audience[audience_id] = by_audience.get(audience_id, 0) + 1
+    record_event(
+        session,
+        actor,
+        "viewer.imported",
+        object_type="page",
+        object_id=page.id,
+        page_id=page.id,
+        summary=f"Imported {len(viewers)} viewer{'' if len(viewers) == 1 else 's'}",
+        after={"count": len(viewers), "audiences": by_audience},
+    )
+    session.flush()
+    return viewers
+
+
+def sign_on_viewer(
+    session: Session,
+    page: Page,
+    *,
+    actor: Actor,
+    sub: str,
+    email: str,
+    managed_audience_ids: Collection[str],
+    audience_ids: Collection[str],
+) -> Viewer:
+    """The page's viewer a single sign-on is: found, linked or created, its audiences in step.
+
+    Found by its login at the page's identity provider (`sub`), else by `email`, which the
+    caller has checked the provider vouches for; a viewer found by email is then linked to
+    `sub`, unless it is linked to another login already (Conflict: that provider account is
+    not this viewer). Its audiences among `managed_audience_ids` (those single sign-on
+    manages) become those of `audience_ids`; the others stay as staff set them. A viewer
+    not found is created just in time, in `audience_ids`, which must hold an active audience
+    (else PermissionDenied: a provider anyone may use does not open the page to everyone),
+    on a plan with audiences. A deactivated viewer is refused (PermissionDenied). Audited as
+    `create_viewer` and `update_viewer` are. Flushes, never commits.
+    """
+    require_role(actor, PAGE_ADMINS, "sign viewers on")
+    email = clean_viewer_email(email)
+    viewer = session.scalar(
+        select(Viewer).where(Viewer.page_id == page.id, Viewer.external_login == sub)
+    ) or queries.viewer_by_email(session, page.id, email)
+    audiences = list(session.scalars(queries.audiences_of(page.id)))
+    given = [a.id for a in audiences if a.id in audience_ids]
+    if viewer is None:
+        if not any(a.is_active for a in audiences if a.id in audience_ids):
+            raise PermissionDenied(
+                f"Your account has no access to the {page.name} status page. Ask {page.name} for access."
+            )
+        check_audiences_allowed(session, page.tenant_id)
+        return create_viewer(session, page, actor=actor, email=email, external_login=sub, audience_ids=given)
+    if viewer.external_login not in (None, sub):
+        raise Conflict(
+            f"The {page.name} status page's account for {email} is linked to another account at "
+            f"your identity provider, so this one cannot sign in to it. Ask {page.name} to check it."
+        )
+    if not viewer.is_active:
+        raise PermissionDenied(
+            f"Your access to the {page.name} status page has been turned off. Ask {page.name} to restore it."
+        )
+    current = queries.audience_ids_by_viewer(session, [viewer.id]).get(viewer.id, [])
+    kept = [
+        audience_id
+        for audience_id in current
+        if audience_id not in managed_audience_ids or audience_id in given
+    ]
+    added = [audience_id for audience_id in given if audience_id not in current]
+    update_viewer(
+        session,
+        viewer,
+        actor=actor,
+        external_login=sub if viewer.external_login is None else UNCHANGED,
+        audience_ids=[*kept, *added],
+    )
+    return viewer
+
+
+# --- viewer sign-in settings of a page ---------------------------------------------------------
+
+
+def _sign_in_state(page: Page) -> dict[str, Any]:
+    return {
+        "viewer_oidc_is_enabled": page.viewer_oidc_is_enabled,
+        "viewer_oidc_issuer": page.viewer_oidc_issuer,
+        "viewer_oidc_client_id": page.viewer_oidc_client_id,
+        "viewer_oidc_audience_claim": page.viewer_oidc_audience_claim,
+    }
+
+
+def update_viewer_sign_in(
+    session: Session,
+    page: Page,
+    *,
+    actor: Actor,
+    is_enabled: bool,
+    issuer: str | None,
+    client_id: str | None,
+    client_secret: str | None = None,
+    audience_claim: str | None = None,
+) -> list[str]:
+    """Set the page's single sign-on for viewers (OpenID Connect); returns the names of the settings changed.
+
+    `client_secret` None (or empty) keeps the stored secret; it is never recorded in the audit
+    log, which says only that it was replaced. Enabling needs an issuer, a client id and a
+    secret, and a plan with audiences. The issuer URL is refused when it points at a private
+    address (see `status_platform.identity.oidc.clean_issuer`). Everything is checked before anything changes.
+    """
+    require_role(actor, PAGE_ADMINS, "change how viewers sign in")
+    provider = clean_provider_settings(
+        issuer=issuer,
+        client_id=client_id,
+        client_secret=client_secret,
+        is_enabled=is_enabled,
+        stored_secret=page.viewer_oidc_client_secret,
+        settings=active_settings(),
+        prefix="viewer_oidc_",
+    )
+    audience_claim = clean_claim_name(audience_claim)
+    if is_enabled and not page.viewer_oidc_is_enabled:
+        check_audiences_allowed(session, page.tenant_id, field="viewer_oidc_is_enabled")
+    before = _sign_in_state(page)
+    secret_change = provider.secret_change(page.viewer_oidc_client_secret)
+    page.viewer_oidc_is_enabled = is_enabled
+    page.viewer_oidc_issuer = provider.issuer
+    page.viewer_oidc_client_id = provider.client_id
+    page.viewer_oidc_audience_claim = audience_claim
+    if secret_change is not None:
+        page.viewer_oidc_client_secret = provider.client_secret
+    old, new = _changes(before, _sign_in_state(page))
+    changed = list(new)
+    if secret_change is not None:
+        changed.append("viewer_oidc_client_secret")
+        old["viewer_oidc_client_secret"], new["viewer_oidc_client_secret"] = secret_change
+    if not changed:
+        return []
+    record_event(
+        session,
+        actor,
+        "page.viewer_sign_in_updated",
+        object_type="page",
+        object_id=page.id,
+        page_id=page.id,
+        summary="Changed the viewers' single sign-on: " + ", ".join(changed),
+        before=old,
+        after=new,
+    )
+    # The sign-in page offers single sign-on, or stops offering it.
+    bump_version(session, page.id)
+    session.flush()
+    return changed

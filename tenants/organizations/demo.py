@@ -1,4 +1,10 @@
-"""The demo organization "Acme", built through the same services staff use."""
+"""The demo organization "Acme", built through the same services staff use.
+
+Its page is audience-specific: anonymous visitors see the public components, and each retailer
+client signs in to see its own stores as well. The demo viewers, buyer@northwind.test (audience
+"Northwind Stores") and buyer@contoso.test (audience "Contoso Retail"), sign in at the page's
+/login with the password "retail-demo-password".
+"""
 
 from __future__ import annotations
 
@@ -9,13 +15,15 @@ from sqlalchemy.orm import Session
 
 from status_platform.identity.actor import Actor
 from status_platform.timeutil import utcnow
-from tenants.components.models import Component, ComponentStatus
+from tenants.audiences.services import create_audience, create_viewer
+from tenants.components.models import Component, ComponentStatus, ComponentVisibility
 from tenants.components.services import create_component, create_group, set_component_status
 from tenants.incidents.models import IncidentStatus
 from tenants.incidents.services import open_incident, post_update
 from tenants.maintenance.services import schedule_window
 from tenants.organizations.services import NewOrganization, create_organization
 from tenants.pages.models import Page
+from tenants.pages.services import update_page_settings
 from tenants.subscribers.models import Channel
 from tenants.subscribers.services import add_subscriber
 
@@ -24,6 +32,12 @@ DEMO_SLUG = "acme"
 DEMO_OWNER_EMAIL = "owner@acme.test"
 DEMO_OWNER_PASSWORD = "acme-demo-password"
 ACTOR = Actor(label="demo seed", is_system=True)
+# Each retailer sees only its own sites: (audience, email domain, its audience-only components).
+RETAILERS = (
+    ("Northwind Stores", "northwind.test", ("Northwind checkout", "Northwind store sync")),
+    ("Contoso Retail", "contoso.test", ("Contoso checkout", "Contoso loyalty cards")),
+)
+DEMO_VIEWER_PASSWORD = "retail-demo-password"
 
 
 @dataclass(frozen=True)
@@ -170,8 +184,45 @@ def seed_demo(session: Session) -> NewOrganization:
         actor=ACTOR,
     )
     add_subscriber(session, page, channel=Channel.SMS, address="+14155552671", confirmed=True, actor=ACTOR)
+    _seed_audiences(session, page, since=now - timedelta(days=100))
     session.flush()
     return org
+
+
+def _seed_audiences(session: Session, page: Page, *, since: datetime) -> None:
+    """Two retailer clients, each with its own stores (audience-only) and one viewer."""
+    update_page_settings(session, page, actor=ACTOR, visibility="audience_specific")
+    for name, domain, sites in RETAILERS:
+        group = create_group(session, page, name=f"{name} sites", actor=ACTOR)
+        components = [
+            create_component(
+                session,
+                page,
+                name=site,
+                group=group,
+                visibility=ComponentVisibility.AUDIENCE,
+                actor=ACTOR,
+                start_date=since.date(),
+                created_at=since,
+            )
+            for site in sites
+        ]
+        audience = create_audience(
+            session,
+            page,
+            actor=ACTOR,
+            name=name,
+            email_domain=domain,
+            component_ids=[c.id for c in components],
+        )
+        create_viewer(
+            session,
+            page,
+            actor=ACTOR,
+            email=f"buyer@{domain}",
+            audience_ids=[audience.id],
+            password=DEMO_VIEWER_PASSWORD,
+        )
 
 
 def _seed_components(session: Session, page: Page, *, since: datetime) -> dict[str, Component]:

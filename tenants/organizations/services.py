@@ -1,4 +1,4 @@
-"""Organizations: onboarding (owner, first page, default incident types), renaming and deleting."""
+"""Organizations: onboarding (owner, first page, default incident types), renaming, deleting, staff SSO."""
 
 from __future__ import annotations
 
@@ -12,17 +12,22 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from status_platform.cache import invalidate_after_commit
+from status_platform.config import active_settings
 from status_platform.errors import Conflict, ValidationError
 from status_platform.identity.actor import Actor
 from status_platform.identity.models import User
+from status_platform.identity.oidc import clean_provider_settings
 from status_platform.identity.passwords import check_password_rules, hash_password, verify_password
 from status_platform.identity.permissions import OWNERS, TEAM_ADMINS, require_role
 from status_platform.tenancy.models import Membership, Role, Tenant
+from status_platform.tenancy.plans import plan_of
 from status_platform.validation import RESERVED_SLUGS, clean_email, clean_slug, clean_text
+from tenants.audiences.schemas import clean_email_domain
 from tenants.audit.services import record_event
 from tenants.incidents.services import create_default_incident_types
 from tenants.pages.models import Page
 from tenants.pages.services import create_page, slug_is_taken
+from tenants.team.schemas import clean_role
 
 log = logging.getLogger(__name__)
 # Room left in the 63 characters of a slug for the "-2", "-3" ... of a taken one.
@@ -167,3 +172,105 @@ def delete_organization(session: Session, tenant: Tenant, *, confirm_name: str, 
     session.flush()
     for page_id in page_ids:
         invalidate_after_commit(session, "page", page_id)
+
+
+# --- staff single sign-on ----------------------------------------------------------------------------
+
+SSO_JIT_ROLES = (Role.VIEWER, Role.EDITOR)
+
+
+def _sso_state(tenant: Tenant) -> dict[str, object]:
+    return {
+        "sso_is_enabled": tenant.sso_is_enabled,
+        "sso_is_required": tenant.sso_is_required,
+        "sso_issuer": tenant.sso_issuer,
+        "sso_client_id": tenant.sso_client_id,
+        "sso_jit_domain": tenant.sso_jit_domain,
+        "sso_jit_role": tenant.sso_jit_role.value,
+    }
+
+
+def update_sso_settings(
+    session: Session,
+    tenant: Tenant,
+    *,
+    actor: Actor,
+    is_enabled: bool,
+    is_required: bool,
+    issuer: str,
+    client_id: str,
+    client_secret: str = "",
+    jit_domain: str = "",
+    jit_role: str = "viewer",
+    signed_on_with: tuple[str, str] | None = None,
+) -> list[str]:
+    """Set the organization's staff single sign-on (OpenID Connect); returns the settings changed.
+
+    Admins and owners; a plan with single sign-on to turn it on. An empty `client_secret` keeps
+    the stored one, which the audit log never shows. New members from the just-in-time domain
+    join as viewer or editor. Requiring single sign-on needs it on and the acting member's
+    session to have entered the organization through this very provider, `signed_on_with`
+    (issuer, client id), so that nobody requires a sign-in they have not seen work. Everything
+    is checked before anything changes: ValidationError names the field. Flushes, never commits.
+    """
+    require_role(actor, TEAM_ADMINS, "change the organization's single sign-on")
+    provider = clean_provider_settings(
+        issuer=issuer,
+        client_id=client_id,
+        client_secret=client_secret,
+        is_enabled=is_enabled,
+        stored_secret=tenant.sso_client_secret,
+        settings=active_settings(),
+        prefix="sso_",
+    )
+    domain = clean_email_domain(jit_domain, field="sso_jit_domain")
+    role = clean_role(jit_role, field="sso_jit_role")
+    if role not in SSO_JIT_ROLES:
+        raise ValidationError(
+            "People who join through single sign-on start as viewer or editor; an admin can promote them.",
+            field="sso_jit_role",
+        )
+    if is_enabled and not tenant.sso_is_enabled:
+        plan = plan_of(session, tenant.id)
+        if not plan.allows_sso:
+            raise ValidationError(
+                f"The {plan.name} plan does not include single sign-on; change plans to use it.",
+                field="sso_is_enabled",
+            )
+    if is_required:
+        if not is_enabled:
+            raise ValidationError("Turn single sign-on on to require it.", field="sso_is_required")
+        if signed_on_with != (provider.issuer, provider.client_id):
+            raise ValidationError(
+                "Sign in through this single sign-on once before requiring it (save, then use “Test "
+                "single sign-on”), so that you know it works and nobody is locked out.",
+                field="sso_is_required",
+            )
+    before = _sso_state(tenant)
+    secret_change = provider.secret_change(tenant.sso_client_secret)
+    tenant.sso_is_enabled, tenant.sso_is_required = is_enabled, is_required
+    tenant.sso_issuer, tenant.sso_client_id = provider.issuer, provider.client_id
+    tenant.sso_jit_domain, tenant.sso_jit_role = domain, role
+    if secret_change is not None:
+        tenant.sso_client_secret = provider.client_secret
+    after = _sso_state(tenant)
+    changed = [name for name in after if after[name] != before[name]]
+    old = {name: before[name] for name in changed}
+    new = {name: after[name] for name in changed}
+    if secret_change is not None:
+        changed.append("sso_client_secret")
+        old["sso_client_secret"], new["sso_client_secret"] = secret_change
+    if not changed:
+        return []
+    session.flush()
+    record_event(
+        session,
+        actor,
+        "organization.sso_updated",
+        object_type="organization",
+        object_id=tenant.id,
+        summary="Changed the staff single sign-on: " + ", ".join(changed),
+        before=old,
+        after=new,
+    )
+    return changed

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from status_platform.tenancy.models import PageRoute
 from status_platform.timeutil import utcnow
+from tenants.audiences.visibility import PUBLIC, Sight
 from tenants.incidents.models import Incident, IncidentKind
 from tenants.pages.models import Page
 from tenants.pages.snapshot import Builder, incident_documents, load_components
@@ -38,15 +39,23 @@ def _month_start(month: str, zone: ZoneInfo) -> datetime:
 
 
 def build_history(
-    session: Session, page_id: str, *, kind: str, last_month: str, months: int, page_url: str
+    session: Session,
+    page_id: str,
+    *,
+    kind: str,
+    last_month: str,
+    months: int,
+    page_url: str,
+    sight: Sight = PUBLIC,
 ) -> dict[str, Any] | None:
-    """The page's incidents of `kind` started in the `months` months ending with `last_month`, by month."""
+    """The page's incidents of `kind` that `sight` may see, started in the `months` months ending
+    with `last_month`, by month."""
     page = session.get(Page, page_id)
     if page is None:
         return None
     zone = ZoneInfo(page.time_zone)
-    builder = Builder(page, session.get(PageRoute, page_id), zone, page_url, utcnow())
-    groups, components = load_components(session, page_id)
+    builder = Builder(page, session.get(PageRoute, page_id), zone, page_url, utcnow(), sight)
+    groups, components = load_components(session, page_id, sight)
     component_objects = builder.components(groups, components)
     span = month_range(last_month, months)
     start, end = _month_start(span[-1], zone), _month_start(shift_month(span[0], 1), zone)
@@ -75,14 +84,16 @@ def build_history(
 
 
 def build_incident_document(
-    session: Session, page_id: str, incident_id: str, *, page_url: str
+    session: Session, page_id: str, incident_id: str, *, page_url: str, sight: Sight = PUBLIC
 ) -> dict[str, Any] | None:
-    """One incident of the page as its v2 object, or None if the page has no such incident."""
+    """One incident of the page as `sight` sees it, or None if there is no such incident it may see."""
     page = session.get(Page, page_id)
     if page is None:
         return None
-    builder = Builder(page, session.get(PageRoute, page_id), ZoneInfo(page.time_zone), page_url, utcnow())
-    groups, components = load_components(session, page_id)
+    builder = Builder(
+        page, session.get(PageRoute, page_id), ZoneInfo(page.time_zone), page_url, utcnow(), sight
+    )
+    groups, components = load_components(session, page_id, sight)
     objects, _ = incident_documents(
         session, builder, Incident.id == incident_id, builder.components(groups, components)
     )

@@ -19,12 +19,12 @@ from sqlalchemy.orm import Session
 from status_platform.tenancy.models import PageRoute
 from status_platform.text import render_markdown, render_markdown_inline
 from status_platform.timeutil import utcnow
+from tenants.audiences.visibility import PUBLIC, Sight, incident_is_visible, visible_components
 from tenants.components.models import (
     Component,
     ComponentGroup,
     ComponentStatus,
     ComponentStatusChange,
-    ComponentVisibility,
 )
 from tenants.components.status import overall_status
 from tenants.incidents.models import (
@@ -37,7 +37,7 @@ from tenants.incidents.models import (
     IncidentUpdate,
     IncidentUpdateComponent,
 )
-from tenants.pages.models import Page
+from tenants.pages.models import Page, PageVisibility
 
 UPTIME_DAYS = 90
 RECENT_LIMIT = 50
@@ -62,16 +62,20 @@ def page_version(session: Session, page_id: str) -> int | None:
 
 
 def build_snapshot(
-    session: Session, page_id: str, *, page_url: str, now: datetime | None = None
+    session: Session, page_id: str, *, page_url: str, now: datetime | None = None, sight: Sight = PUBLIC
 ) -> dict[str, Any] | None:
-    """Everything the public sees of `page_id` now, or None if the session's tenant has no such page."""
+    """Everything `sight` sees of `page_id` now, or None if the session's tenant has no such page.
+
+    Only components `sight` may see are listed, named in incidents, or counted in the overall
+    status; an incident shows when one of its components does (or when it names none).
+    """
     now = now or utcnow()
     page = session.get(Page, page_id)
     if page is None:
         return None
     zone = ZoneInfo(page.time_zone)
     route = session.get(PageRoute, page_id)
-    groups, components = load_components(session, page_id)
+    groups, components = load_components(session, page_id, sight)
     window_start = _day_start(
         now.astimezone(zone).date() - timedelta(days=max(UPTIME_DAYS, page.history_days) - 1), zone
     )
@@ -87,7 +91,7 @@ def build_snapshot(
         .order_by(Incident.scheduled_for.desc())
         .limit(RECENT_LIMIT)
     )
-    builder = Builder(page, route, zone, page_url, now)
+    builder = Builder(page, route, zone, page_url, now, sight)
     component_objects = builder.components(groups, components)
     incident_objects, affected = incident_documents(
         session,
@@ -131,25 +135,11 @@ def build_snapshot(
     }
 
 
-def load_components(session: Session, page_id: str) -> tuple[list[ComponentGroup], list[Component]]:
-    """The page's publicly visible groups, and its visible components (none inside a hidden group)."""
-    public = [ComponentVisibility.PUBLIC]
-    groups = list(
-        session.scalars(
-            select(ComponentGroup).where(
-                ComponentGroup.page_id == page_id, ComponentGroup.visibility.in_(public)
-            )
-        )
-    )
-    group_ids = {g.id for g in groups}
-    components = [
-        c
-        for c in session.scalars(
-            select(Component).where(Component.page_id == page_id, Component.visibility.in_(public))
-        )
-        if c.group_id is None or c.group_id in group_ids
-    ]
-    return groups, components
+def load_components(
+    session: Session, page_id: str, sight: Sight = PUBLIC
+) -> tuple[list[ComponentGroup], list[Component]]:
+    """The page's groups and components that `sight` may see (none inside a group it may not see)."""
+    return visible_components(session, page_id, sight)
 
 
 def incident_documents(
@@ -181,12 +171,26 @@ def incident_documents(
         ):
             changes_by_update[change.update_id].append(change)
     affected: dict[str, list[str]] = defaultdict(list)
+    linked: dict[str, list[str]] = defaultdict(list)
     if incident_ids:
         for link in session.scalars(
             select(IncidentComponent).where(IncidentComponent.incident_id.in_(incident_ids))
         ):
+            linked[link.incident_id].append(link.component_id)
             if link.component_id in component_objects and not component_objects[link.component_id]["group"]:
                 affected[link.incident_id].append(link.component_id)
+    # What the reader may not see is left out: incidents only about such components, and the
+    # names of such components in the incidents it may see.
+    rows = [row for row in rows if incident_is_visible(linked[row[0].id], component_objects)]
+    # A deleted component (its id gone) is still named in the updates of a public page; on a
+    # page with audiences it may have been one of theirs, so only staff see its name.
+    keep_deleted = builder.page.visibility is PageVisibility.PUBLIC or builder.sight.hidden
+    for update_id, changes in list(changes_by_update.items()):
+        changes_by_update[update_id] = [
+            c
+            for c in changes
+            if c.component_id in component_objects or (c.component_id is None and keep_deleted)
+        ]
     updates_by_incident: dict[str, list[IncidentUpdate]] = defaultdict(list)
     for update in updates:
         updates_by_incident[update.incident_id].append(update)
@@ -255,9 +259,16 @@ def _status_history(
 
 class Builder:
     def __init__(
-        self, page: Page, route: PageRoute | None, zone: ZoneInfo, page_url: str, now: datetime
+        self,
+        page: Page,
+        route: PageRoute | None,
+        zone: ZoneInfo,
+        page_url: str,
+        now: datetime,
+        sight: Sight = PUBLIC,
     ) -> None:
         self.page, self.route, self.zone, self.url, self.now = page, route, zone, page_url, now
+        self.sight = sight
 
     def page_object(self) -> dict[str, Any]:
         return {

@@ -20,6 +20,14 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from status_platform.csv_import import (
+    FORMULA_STARTS,
+    CheckedLine,
+    CsvFormat,
+    ImportPreview,
+    cell,
+    refuse_repeats,
+)
 from status_platform.errors import ValidationError
 from status_platform.tenancy.plans import plan_of
 from status_platform.validation import clean_email
@@ -29,28 +37,28 @@ from tenants.subscribers.models import Channel
 from tenants.subscribers.queries import SubscriberRow, subscribed_addresses
 from tenants.subscribers.schemas import ADDRESS_FIELDS, check_channel_allowed, clean_address
 
-MAX_BYTES = 1_000_000
-MAX_ROWS = 5_000
-FILE_FIELD = "file"
 ADDRESS_COLUMNS = ("email", "phone_number", "endpoint")
-COLUMNS = (*ADDRESS_COLUMNS, "channel", "components")
-# Other spellings of the columns people's spreadsheets use.
-ALIASES = {
-    "email_address": "email",
-    "e_mail": "email",
-    "phone": "phone_number",
-    "sms": "phone_number",
-    "url": "endpoint",
-    "webhook": "endpoint",
-    "webhook_url": "endpoint",
-    "type": "channel",
-    "mode": "channel",
-    "component": "components",
-    "component_ids": "components",
-}
+FORMAT = CsvFormat(
+    kind="subscriber",
+    items="subscribers",
+    columns=(*ADDRESS_COLUMNS, "channel", "components"),
+    required=ADDRESS_COLUMNS,
+    example="email,phone_number,endpoint,channel,components",
+    aliases={
+        "email_address": "email",
+        "e_mail": "email",
+        "phone": "phone_number",
+        "sms": "phone_number",
+        "url": "endpoint",
+        "webhook": "endpoint",
+        "webhook_url": "endpoint",
+        "type": "channel",
+        "mode": "channel",
+        "component": "components",
+        "component_ids": "components",
+    },
+)
 _COMPONENT_SEPARATORS = re.compile(r"[;|]")
-# A spreadsheet runs a cell starting with one of these as a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 EXPORT_COLUMNS = (
     "channel",
     "email",
@@ -67,123 +75,19 @@ EXPORT_COLUMNS = (
 
 
 @dataclass(frozen=True)
-class ImportRow:
+class ImportRow(CheckedLine):
     """One line of an import file: what it would add, or why it cannot be added."""
 
-    line: int
     channel: Channel | None = None
     address: str = ""  # the clean address: a lower-cased email, an E.164 number, a URL
     contact_email: str | None = None
     component_ids: tuple[str, ...] = ()
     component_names: tuple[str, ...] = ()
-    error: str | None = None
-
-    @property
-    def is_valid(self) -> bool:
-        return self.error is None
 
     @property
     def key(self) -> tuple[Channel | None, str]:
         """What makes two rows the same subscription."""
         return self.channel, self.address.lower() if self.channel is Channel.EMAIL else self.address
-
-
-@dataclass(frozen=True)
-class ImportPreview:
-    rows: tuple[ImportRow, ...]
-
-    @property
-    def valid(self) -> list[ImportRow]:
-        return [row for row in self.rows if row.is_valid]
-
-    @property
-    def invalid(self) -> list[ImportRow]:
-        return [row for row in self.rows if not row.is_valid]
-
-
-def decode_upload(data: bytes) -> str:
-    """The text of an uploaded file; ValidationError (field `file`) for one too big, binary or not UTF-8."""
-    if not data.strip():
-        raise ValidationError("Choose a CSV file with at least a header line.", field=FILE_FIELD)
-    if len(data) > MAX_BYTES:
-        raise ValidationError(
-            f"The file is larger than {MAX_BYTES // 1_000_000} MB; split it into smaller files.",
-            field=FILE_FIELD,
-        )
-    if b"\x00" in data:
-        raise ValidationError("This is not a CSV file: it holds binary data.", field=FILE_FIELD)
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise ValidationError(
-            "The file is not UTF-8 text. Save it as “CSV UTF-8” and upload it again.", field=FILE_FIELD
-        ) from None
-
-
-def _column(name: str) -> str:
-    normal = re.sub(r"[\s-]+", "_", name.strip().lower())
-    return ALIASES.get(normal, normal)
-
-
-def _delimiter(first_line: str) -> str:
-    for candidate in (",", ";", "\t"):
-        if candidate in first_line:
-            return candidate
-    return ","
-
-
-def _records(text: str) -> tuple[list[str], list[tuple[int, dict[str, str]]]]:
-    """The file's columns and its non-blank lines as {column: cell}, each with its line number."""
-    text = text.removeprefix("\ufeff")
-    first_line = text.lstrip("\r\n").split("\n", 1)[0]
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(first_line), strict=True)
-    try:
-        header: list[str] | None = None
-        records: list[tuple[int, dict[str, str]]] = []
-        for cells in reader:
-            if not any(cell.strip() for cell in cells):
-                continue
-            if header is None:
-                header = [_column(cell) for cell in cells]
-                _check_header(header)
-                continue
-            if len(records) >= MAX_ROWS:
-                raise ValidationError(
-                    f"The file has more than {MAX_ROWS:,} subscribers; split it into smaller files.",
-                    field=FILE_FIELD,
-                )
-            records.append((reader.line_num, dict(zip(header, cells, strict=False))))
-    except csv.Error as error:
-        raise ValidationError(
-            f"Line {reader.line_num} is not valid CSV ({error}).", field=FILE_FIELD
-        ) from None
-    if header is None:
-        raise ValidationError("Choose a CSV file with at least a header line.", field=FILE_FIELD)
-    return header, records
-
-
-def _check_header(header: list[str]) -> None:
-    if not any(name in ADDRESS_COLUMNS for name in header):
-        shown = ", ".join(name for name in header[:6] if name) or "nothing"
-        raise ValidationError(
-            "This is not a subscriber CSV file: its first line must name the columns, e.g. "
-            f"“email,phone_number,endpoint,channel,components” (it names {shown}).",
-            field=FILE_FIELD,
-        )
-    known = [name for name in header if name in COLUMNS]
-    repeated = sorted({name for name in known if known.count(name) > 1})
-    if repeated:
-        raise ValidationError(
-            f"The column “{repeated[0]}” appears twice in the first line.", field=FILE_FIELD
-        )
-
-
-def _cell(record: dict[str, str], name: str) -> str:
-    value = (record.get(name) or "").strip()
-    # An export quotes cells a spreadsheet would run as a formula; read back, the quote goes.
-    if value.startswith("'") and value[1:2] and value[1] in FORMULA_STARTS:
-        value = value[1:]
-    return value
 
 
 class _Components:
@@ -226,16 +130,16 @@ class _Components:
 
 
 def _channel_of(record: dict[str, str]) -> Channel:
-    given = _cell(record, "channel").lower()
+    given = cell(record, "channel").lower()
     if given:
         try:
             return Channel(given)
         except ValueError:
             names = ", ".join(channel.value for channel in Channel)
             raise ValidationError(f"Unknown channel “{given}” (use {names}).") from None
-    if _cell(record, "endpoint"):
+    if cell(record, "endpoint"):
         return Channel.WEBHOOK
-    if _cell(record, "phone_number"):
+    if cell(record, "phone_number"):
         return Channel.SMS
     return Channel.EMAIL
 
@@ -248,7 +152,7 @@ def _parse_row(
     except ValidationError as error:
         return ImportRow(line=line, error=error.message)
     column = ADDRESS_FIELDS[channel]
-    raw = _cell(record, column)
+    raw = cell(record, column)
     if channel in refused:
         return ImportRow(line=line, channel=channel, address=raw, error=refused[channel])
     if not raw:
@@ -258,10 +162,10 @@ def _parse_row(
         address = clean_address(channel, raw)[column]
         contact = None
         if channel is Channel.WEBHOOK:
-            if not _cell(record, "email"):
+            if not cell(record, "email"):
                 raise ValidationError("A webhook needs an email address to tell if it keeps failing.")
-            contact = clean_email(_cell(record, "email"), label="The contact email")
-        found = components.find(_cell(record, "components"))
+            contact = clean_email(cell(record, "email"), label="The contact email")
+        found = components.find(cell(record, "components"))
     except ValidationError as error:
         return ImportRow(line=line, channel=channel, address=raw, error=error.message)
     return ImportRow(
@@ -289,7 +193,7 @@ def _refused_channels(session: Session, page: Page) -> dict[Channel, str]:
     return refused
 
 
-def preview_import(session: Session, page: Page, text: str) -> ImportPreview:
+def preview_import(session: Session, page: Page, text: str) -> ImportPreview[ImportRow]:
     """Every line of an import file checked against `page`: what it adds, or why it cannot.
 
     A line is refused for a channel the page does not take, an invalid address, a component
@@ -297,19 +201,14 @@ def preview_import(session: Session, page: Page, text: str) -> ImportPreview:
     the whole page. Raises ValidationError (field `file`) for a file that is not a subscriber
     CSV or holds more than MAX_ROWS lines. Reads only.
     """
-    _, records = _records(text)
+    records = FORMAT.records(text)
     components = _Components(session, page.id)
     refused = _refused_channels(session, page)
-    rows: list[ImportRow] = []
-    seen: dict[tuple[Channel | None, str], int] = {}
-    for line, record in records:
-        row = _parse_row(line, record, components, refused)
-        if row.is_valid:
-            if row.key in seen:
-                row = _refuse(row, f"Repeats line {seen[row.key]}.")
-            else:
-                seen[row.key] = line
-        rows.append(row)
+    rows = refuse_repeats(
+        (_parse_row(line, record, components, refused) for line, record in records),
+        lambda row: row.key,
+        _refuse,
+    )
     for channel in Channel:
         addresses = [row.address for row in rows if row.is_valid and row.channel is channel]
         if not addresses:

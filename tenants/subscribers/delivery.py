@@ -30,12 +30,20 @@ from status_platform.ids import new_ids
 from status_platform.jobs.enqueue import enqueue_after_commit, enqueue_now
 from status_platform.mail.outgoing import build_message, send_messages
 from status_platform.timeutil import utcnow
+from tenants.audiences.visibility import Reader, Sight, readers_of, visible_component_ids
 from tenants.incidents.models import Incident
 from tenants.maintenance.services import NOTICES_BEFORE_START
 from tenants.pages.models import Page
 from tenants.subscribers.confirmation import page_public_url
 from tenants.subscribers.links import Recipient
-from tenants.subscribers.messages import QUARANTINE_FAILURES, Notice, NoticeGone, load_notice, quarantine_mail
+from tenants.subscribers.messages import (
+    QUARANTINE_FAILURES,
+    LoadedNotice,
+    Notice,
+    NoticeGone,
+    load_event,
+    quarantine_mail,
+)
 from tenants.subscribers.models import (
     Channel,
     Delivery,
@@ -169,10 +177,12 @@ class Claimed:
     recipient: Recipient
     event_id: str
     is_gone: bool  # unsubscribed or quarantined since the fan-out
+    reader: Reader
 
 
 def _load_claimed(session: Session, claimed: dict[str, Claim]) -> list[Claimed]:
-    """The claimed deliveries with their subscribers' addresses (looked up by primary key)."""
+    """The claimed deliveries with their subscribers' addresses (looked up by primary key) and
+    what each may read (a fixed number of statements for the batch)."""
     subscribers = {
         row[0]: row
         for row in session.execute(
@@ -184,10 +194,15 @@ def _load_claimed(session: Session, claimed: dict[str, Claim]) -> list[Claimed]:
                 Subscriber.endpoint,
                 Subscriber.secret,
                 Subscriber.incident_id,
-                sa.or_(Subscriber.unsubscribed_at.is_not(None), Subscriber.quarantined_at.is_not(None)),
+                sa.or_(Subscriber.unsubscribed_at.is_not(None), Subscriber.quarantined_at.is_not(None)).label(
+                    "is_gone"
+                ),
+                Subscriber.audience_id,
+                Subscriber.viewer_id,
             ).where(Subscriber.id.in_({c.subscriber_id for c in claimed.values()}))
         )
     }
+    readers = readers_of(session, subscribers.values())
     found = []
     for delivery_id, claim_ in claimed.items():
         row = subscribers.get(claim_.subscriber_id)
@@ -204,26 +219,34 @@ def _load_claimed(session: Session, claimed: dict[str, Claim]) -> list[Claimed]:
             incident_id=row[6],
             attempts=claim_.attempt,
         )
-        found.append(Claimed(recipient, event_id=claim_.event_id, is_gone=bool(row[7])))
+        found.append(
+            Claimed(recipient, event_id=claim_.event_id, is_gone=bool(row[7]), reader=readers[row[0]])
+        )
     return found
 
 
 class NoticeCache:
-    """Each event's Notice, loaded once per job however many batches carry it."""
+    """Each event loaded once per job however many batches carry it, and its Notice narrowed once
+    per sight among its readers (cached by the event and the sight's key)."""
 
     def __init__(self, session: Session, settings: Settings) -> None:
         self.session = session
         self.settings = settings
-        self.notices: dict[str, Notice | None] = {}
+        self.loaded: dict[str, LoadedNotice | None] = {}
+        self.notices: dict[tuple[str, str], Notice | None] = {}
+        # What each sight may see, by (page, sight key): read once per job, which lasts at most
+        # JOB_BUDGET_SECONDS, so a change of an audience's components is seen by the next job.
+        self.visible: dict[tuple[str, str], frozenset[str]] = {}
 
-    def get(self, event_id: str) -> Notice | None:
-        if event_id not in self.notices:
+    def load(self, event_id: str) -> LoadedNotice | None:
+        """The event for every reader; None when what it announced is gone or was cancelled."""
+        if event_id not in self.loaded:
             event = self.session.get(NotificationEvent, event_id)
             try:
-                notice = load_notice(self.session, event, self.settings) if event else None
+                loaded = load_event(self.session, event, self.settings) if event else None
             except NoticeGone:
-                notice = None
-            if notice is not None and event is not None and event.kind in NOTICES_BEFORE_START:
+                loaded = None
+            if loaded is not None and event is not None and event.kind in NOTICES_BEFORE_START:
                 # A window cancelled after its notice was fanned out: nothing about it is sent now;
                 # nor a reminder of a start the window has since moved from.
                 window = self.session.get(Incident, event.incident_id) if event.incident_id else None
@@ -237,9 +260,44 @@ class NoticeCache:
                         and reminded_for != window.scheduled_for.isoformat()
                     )
                 ):
-                    notice = None
-            self.notices[event_id] = notice
-        return self.notices[event_id]
+                    loaded = None
+            self.loaded[event_id] = loaded
+        return self.loaded[event_id]
+
+    def _visible(self, loaded: LoadedNotice, sight: Sight) -> frozenset[str]:
+        if sight.is_public:
+            return loaded.public_ids
+        key = (loaded.notice.page_id, sight.key)
+        if key not in self.visible:
+            self.visible[key] = frozenset(visible_component_ids(self.session, loaded.notice.page_id, sight))
+        return self.visible[key]
+
+    def get(self, event_id: str, sight: Sight) -> Notice | None:
+        """The event's Notice as `sight` may read it; None when it may see nothing the event is
+        about (or the event is gone)."""
+        key = (event_id, sight.key)
+        if key not in self.notices:
+            loaded = self.load(event_id)
+            self.notices[key] = loaded.for_visible(self._visible(loaded, sight)) if loaded else None
+        return self.notices[key]
+
+
+def _notice_for(notices: NoticeCache, item: Claimed) -> tuple[Notice | None, str]:
+    """The Notice to send `item`, or None and why nothing is sent."""
+    if item.is_gone:
+        return None, "the subscriber left before it was sent"
+    loaded = notices.load(item.event_id)
+    if loaded is None:
+        return None, "what it announced is gone or was cancelled"
+    reader = item.reader
+    if reader.silenced:
+        return None, "the subscriber's page access user was deactivated"
+    if not reader.may_read(page_is_private=loaded.page_is_private):
+        return None, "the page is private and the subscriber is not one of its clients"
+    notice = notices.get(item.event_id, reader.sight)
+    if notice is None:
+        return None, "the subscriber may not see what it announced"
+    return notice, ""
 
 
 def deliver_pending(tenant_id: str, channel: str) -> int:
@@ -269,13 +327,8 @@ def deliver_pending(tenant_id: str, channel: str) -> int:
             sendable = []
             outcomes: list[Outcome] = []
             for item in _load_claimed(session, claimed):
-                notice = notices.get(item.event_id)
-                if item.is_gone or notice is None:
-                    reason = (
-                        "the subscriber left before it was sent"
-                        if item.is_gone
-                        else "what it announced is gone or was cancelled"
-                    )
+                notice, reason = _notice_for(notices, item)
+                if notice is None:
                     outcomes.append(Outcome(item.recipient, ok=False, error=reason, cancelled=True))
                 else:
                     sendable.append((notice, item.recipient))

@@ -2,7 +2,9 @@
 
 Eligibility is decided in SQL: the event's page and channels (Statuspage's rule of which
 channels hear of which kind), confirmed and neither quarantined nor unsubscribed, the
-subscriber's component filter, its single incident, and what its private client may see.
+subscriber's component filter, its single incident, and what it may read: the rule of
+`tenants.audiences.visibility.readers_of`, in SQL (on a private page, only subscribers bound to
+an active viewer or an active audience hear anything).
 The unique (event, subscriber) constraint makes a repeated or resumed fan-out insert nothing
 twice; the cursor committed after each batch lets a restarted job carry on where it stopped.
 """
@@ -24,6 +26,7 @@ from status_platform.jobs.enqueue import enqueue_after_commit
 from status_platform.timeutil import utcnow
 from tenants.audiences.models import Audience, AudienceComponent, AudienceViewer, Viewer
 from tenants.components.models import Component, ComponentGroup, ComponentVisibility
+from tenants.pages.models import Page, PageVisibility
 from tenants.subscribers.messages import RECEIVING_CHANNELS
 from tenants.subscribers.models import (
     Channel,
@@ -42,8 +45,9 @@ QUEUE = "notifications"
 
 
 def _in_subscribers_audience() -> sa.ColumnElement[bool]:
-    """The component (of the enclosing query) is assigned to the subscriber's active audience, or
-    to an active audience of the subscriber's viewer."""
+    """The component (of the enclosing query) is in the subscriber's sight: assigned to its
+    active audience, or to an active audience of its viewer (whose own activity
+    `eligible_subscribers` checks for every subscriber)."""
     assigned = select(AudienceComponent.id).join(
         Audience,
         sa.and_(
@@ -135,13 +139,26 @@ def eligible_subscribers(event: NotificationEvent) -> sa.Select[tuple[str, Chann
             SubscriberComponent.tenant_id == Subscriber.tenant_id,
         )
         conditions.append(~has_components.exists())
-    # A subscriber bound to a private client's viewer stops hearing when the viewer is deactivated.
+    # What a subscriber may read, as `tenants.audiences.visibility.readers_of` decides: a
+    # deactivated viewer's subscriber hears nothing; a private page tells only the bound ones,
+    # whose sight holds an active audience or who have an active viewer.
     active_viewer = select(Viewer.id).where(
         Viewer.id == Subscriber.viewer_id,
         Viewer.tenant_id == Subscriber.tenant_id,
         Viewer.is_active.is_(True),
     )
     conditions.append(sa.or_(Subscriber.viewer_id.is_(None), active_viewer.exists()))
+    active_audience = select(Audience.id).where(
+        Audience.id == Subscriber.audience_id,
+        Audience.tenant_id == Subscriber.tenant_id,
+        Audience.is_active.is_(True),
+    )
+    private_page = select(Page.id).where(
+        Page.id == Subscriber.page_id,
+        Page.tenant_id == Subscriber.tenant_id,
+        Page.visibility == PageVisibility.PRIVATE,
+    )
+    conditions.append(sa.or_(~private_page.exists(), active_viewer.exists(), active_audience.exists()))
     return select(Subscriber.id, Subscriber.channel).where(*conditions).order_by(Subscriber.id)
 
 

@@ -1,9 +1,11 @@
-"""How one notification event reads on each channel: loaded once as a Notice, rendered per recipient.
+"""How a notification event reads on each channel: loaded once, narrowed per sight, rendered per recipient.
 
-The delivery worker loads a Notice once per event and renders it for thousands of recipients, so
-everything that does not depend on the recipient (the JSON bodies, the email's text and HTML,
-its parsed headers) is built once per Notice; a render only signs the recipient's manage token
-and splices the recipient's links into what was prepared.
+The delivery worker loads an event once (a LoadedNotice), narrows it to each sight among its
+recipients (the public's, an audience's: only the components that sight may see are named, and
+the page's status counts only those), and renders each sight's Notice for thousands of
+recipients. Everything that does not depend on the recipient (the JSON bodies, the email's text
+and HTML, its parsed headers) is built once per Notice; a render only signs the recipient's
+manage token and splices the recipient's links into what was prepared.
 """
 
 from __future__ import annotations
@@ -15,8 +17,8 @@ import html
 import json
 import re
 import secrets
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage, MIMEPart
@@ -35,6 +37,7 @@ from sqlalchemy.orm import Session
 from status_platform.config import Settings
 from status_platform.text import render_markdown
 from status_platform.timeutil import local_with_utc
+from tenants.audiences.visibility import PUBLIC, Sight, incident_is_visible, visible_component_ids
 from tenants.components.models import Component, ComponentGroup, ComponentStatus, ComponentVisibility
 from tenants.components.status import overall_status
 from tenants.incidents.models import (
@@ -47,7 +50,7 @@ from tenants.incidents.models import (
     IncidentUpdate,
     IncidentUpdateComponent,
 )
-from tenants.pages.models import Page
+from tenants.pages.models import Page, PageVisibility
 from tenants.pages.snapshot import iso
 from tenants.subscribers.confirmation import SubscriberMail, page_public_url
 from tenants.subscribers.links import MANAGE_PATH, UNSUBSCRIBE_PATH, Recipient, manage_token
@@ -236,9 +239,94 @@ class Notice:
 # --- loading ---------------------------------------------------------------------------------------
 
 
-def load_notice(session: Session, event: NotificationEvent, settings: Settings) -> Notice:
-    """The Notice of `event`, read with the event's tenant session in a fixed number of statements
-    (at most eight, whatever the number of components or updates). Reads only.
+def load_notice(
+    session: Session, event: NotificationEvent, settings: Settings, *, sight: Sight = PUBLIC
+) -> Notice:
+    """The Notice of `event` as `sight` (the public's by default) would read it. Reads only.
+
+    The public's notice is read in at most eight statements, another sight's in up to three
+    more. Whether a reader hears of the event at all is decided by the fan-out and the delivery
+    (`LoadedNotice.for_visible`). Raises NoticeGone as load_event does.
+    """
+    loaded = load_event(session, event, settings)
+    visible = loaded.public_ids if sight.is_public else visible_component_ids(session, event.page_id, sight)
+    return loaded.narrowed(visible)
+
+
+@dataclass(frozen=True)
+class LoadedNotice:
+    """An event as staff would read it (hidden components named nowhere), with what it takes to
+    narrow it to one reader's sight without reading the database again.
+
+    `notice` names every component the event touches that is not hidden. `for_visible` makes the
+    Notice of a reader who may see `visible_ids`: only those components named (in the text, the
+    lists and every webhook object), and the page's status counted over those components and the
+    open incidents that reader may see. The incident's title and messages are shared.
+    """
+
+    notice: Notice
+    # What the event is about: the incident's components (hidden ones too), or the changed one.
+    about_ids: frozenset[str]
+    # Every component's status (hidden ones left out) and the open incidents raising the indicator.
+    statuses: Mapping[str, ComponentStatus]
+    open_incidents: tuple[tuple[str, frozenset[str]], ...]
+    # The components (and groups) everyone may see: the public's sight, without another query.
+    public_ids: frozenset[str]
+    # On a private page only subscribers bound to a viewer or an audience are told anything.
+    page_is_private: bool = False
+
+    def is_visible(self, visible_ids: Collection[str]) -> bool:
+        """Whether a reader who may see `visible_ids` is to hear of the event at all: not of an
+        incident only about others' components, nor of another's component change."""
+        return incident_is_visible(self.about_ids, visible_ids)
+
+    def for_visible(self, visible_ids: Collection[str]) -> Notice | None:
+        """The notice of a reader who may see `visible_ids`; None when it is not to hear of it."""
+        return self.narrowed(visible_ids) if self.is_visible(visible_ids) else None
+
+    def narrowed(self, visible_ids: Collection[str]) -> Notice:
+        """The notice naming only the components in `visible_ids`, with the page's status as a
+        reader who may see them sees it."""
+        visible = visible_ids if isinstance(visible_ids, (set, frozenset)) else set(visible_ids)
+        status = overall_status(
+            [state for component_id, state in self.statuses.items() if component_id in visible],
+            [impact for impact, ids in self.open_incidents if incident_is_visible(ids, visible)],
+        )
+        notice = self.notice
+        wire = dict(notice.wire)
+        wire["page"] = {
+            **wire["page"],
+            "status_indicator": status.indicator.value,
+            "status_description": status.description,
+        }
+        incident = notice.incident
+        if incident is not None:
+            incident = replace(incident, components=tuple(c for c in incident.components if c.id in visible))
+            document = dict(wire["incident"])
+            document["components"] = [c for c in document["components"] if c["id"] in visible]
+            document["incident_updates"] = [
+                {
+                    **update,
+                    "affected_components": [
+                        change for change in update["affected_components"] or () if change["code"] in visible
+                    ]
+                    or None,
+                }
+                for update in document["incident_updates"]
+            ]
+            wire["incident"] = document
+        return replace(
+            notice,
+            status_indicator=status.indicator.value,
+            status_description=status.description,
+            incident=incident,
+            wire=wire,
+        )
+
+
+def load_event(session: Session, event: NotificationEvent, settings: Settings) -> LoadedNotice:
+    """`event` loaded once for every reader, with the event's tenant session, in a fixed number of
+    statements (at most eight, whatever the number of components or updates). Reads only.
 
     The page's status is the one it has now, which is the status after the change unless later
     changes were made since. Raises NoticeGone when the page, the incident or the component the
@@ -249,9 +337,14 @@ def load_notice(session: Session, event: NotificationEvent, settings: Settings) 
         raise NoticeGone(f"page {event.page_id} no longer exists")
     page_url = page_public_url(session, page, settings)
     components = _page_components(session, page.id)
+    open_incidents = _open_incidents(session, page.id)
+    public_ids = frozenset(
+        {cid for cid, row in components.items() if row.is_public}
+        | {row.component.group_id for row in components.values() if row.is_public and row.component.group_id}
+    )
     status = overall_status(
-        [row.status for row in components.values() if row.is_public],
-        _open_impacts(session, page.id),
+        [row.status for row in components.values() if not row.is_hidden],
+        [impact for impact, _ in open_incidents],
     )
     incident: NoticeIncident | None = None
     change: NoticeComponentChange | None = None
@@ -265,6 +358,7 @@ def load_notice(session: Session, event: NotificationEvent, settings: Settings) 
     occurred_at = event.created_at
     if event.kind is EventKind.COMPONENT_UPDATED:
         change = _component_change(event, components)
+        about = frozenset({change.id})
         occurred_at = change.changed_at
         wire["component_update"] = {
             "created_at": iso(change.changed_at),
@@ -280,11 +374,11 @@ def load_notice(session: Session, event: NotificationEvent, settings: Settings) 
             "status": change.new_status.value,
         }
     else:
-        incident, wire["incident"] = _incident_notice(session, event, page, page_url, components)
+        incident, wire["incident"], about = _incident_notice(session, event, page, page_url, components)
         if incident.update is not None and event.incident_update_id == incident.update.id:
             occurred_at = incident.update.display_at
     _, mail_from = parseaddr(settings.MAIL_FROM)
-    return Notice(
+    notice = Notice(
         event_id=event.id,
         kind=event.kind,
         occurred_at=occurred_at,
@@ -302,6 +396,14 @@ def load_notice(session: Session, event: NotificationEvent, settings: Settings) 
         incident=incident,
         component_change=change,
         wire=wire,
+    )
+    return LoadedNotice(
+        notice=notice,
+        about_ids=about,
+        statuses={cid: row.status for cid, row in components.items() if not row.is_hidden},
+        open_incidents=tuple(open_incidents),
+        public_ids=public_ids,
+        page_is_private=page.visibility is PageVisibility.PRIVATE,
     )
 
 
@@ -348,10 +450,19 @@ def _page_components(session: Session, page_id: str) -> dict[str, _PageComponent
     return {row[0].id: _PageComponent(row[0], row[1], row[2]) for row in rows}
 
 
-def _open_impacts(session: Session, page_id: str) -> list[str]:
-    """The impacts that raise the page's indicator: open incidents, and maintenance in progress."""
+def _open_incidents(session: Session, page_id: str) -> list[tuple[str, frozenset[str]]]:
+    """The impacts that raise the page's indicator, each with its incident's components: open
+    incidents, and maintenance in progress (one statement)."""
     rows = session.execute(
-        select(Incident.kind, Incident.impact).where(
+        select(Incident.id, Incident.kind, Incident.impact, IncidentComponent.component_id)
+        .outerjoin(
+            IncidentComponent,
+            sa.and_(
+                IncidentComponent.incident_id == Incident.id,
+                IncidentComponent.tenant_id == Incident.tenant_id,
+            ),
+        )
+        .where(
             Incident.page_id == page_id,
             sa.or_(
                 sa.and_(
@@ -365,11 +476,16 @@ def _open_impacts(session: Session, page_id: str) -> list[str]:
                 ),
             ),
         )
+        .order_by(Incident.id)
     ).all()
-    return [
-        Impact.MAINTENANCE.value if kind is IncidentKind.MAINTENANCE else impact.value
-        for kind, impact in rows
-    ]
+    impacts: dict[str, str] = {}
+    linked: dict[str, set[str]] = {}
+    for incident_id, kind, impact, component_id in rows:
+        impacts[incident_id] = Impact.MAINTENANCE.value if kind is IncidentKind.MAINTENANCE else impact.value
+        ids = linked.setdefault(incident_id, set())
+        if component_id:
+            ids.add(component_id)
+    return [(impacts[incident_id], frozenset(linked[incident_id])) for incident_id in impacts]
 
 
 def _component_change(
@@ -399,7 +515,7 @@ def _incident_notice(
     page: Page,
     page_url: str,
     components: dict[str, _PageComponent],
-) -> tuple[NoticeIncident, dict[str, Any]]:
+) -> tuple[NoticeIncident, dict[str, Any], frozenset[str]]:
     incident = session.get(Incident, event.incident_id) if event.incident_id else None
     if incident is None:
         raise NoticeGone(f"the incident of event {event.id} no longer exists")
@@ -488,7 +604,7 @@ def _incident_notice(
         "incident_updates": [_wire_update(u, changes[u.id]) for u in updates],
         "components": [_wire_component(row, page.id) for row in affected],
     }
-    return notice, wire
+    return notice, wire, frozenset(affected_ids)
 
 
 def _statuses_as_of(

@@ -22,10 +22,11 @@ from status_platform.jobs.enqueue import enqueue_after_commit
 from status_platform.tenancy.plans import plan_of
 from status_platform.timeutil import utcnow
 from tenants.audiences.models import Viewer
+from tenants.audiences.visibility import EVERYTHING, Sight, readers_of, sight_of_viewer, visible_components
 from tenants.audit.services import record_event
 from tenants.incidents.models import Incident
 from tenants.incidents.services import load_components
-from tenants.pages.models import Page
+from tenants.pages.models import Page, PageVisibility
 from tenants.subscribers.confirmation import code_matches, send_confirmation, send_unsubscribed_notice
 from tenants.subscribers.csv_io import ImportRow
 from tenants.subscribers.models import (
@@ -51,6 +52,9 @@ CODE_ATTEMPTS = ratelimit.Limit("subscriber-sms-code", attempts=5, window_second
 # each text costs the platform money, and a key must not turn into a way to text strangers.
 RESENDS = ratelimit.Limit("subscriber-confirmation-resend", attempts=3, window_seconds=3600)
 SMS_CONFIRMATIONS = ratelimit.Limit("organization-sms-confirmations", attempts=200, window_seconds=3600)
+# What a reader choosing for themselves is told of a component it may not see: the same as of an
+# id that names no component, so it learns nothing of what it may not see.
+AS_UNKNOWN = "Choose components of this page only."
 
 
 class AlreadySubscribed(Conflict):
@@ -116,6 +120,7 @@ def add_subscriber(
     phone_country: str | None = None,
     incident: Incident | None = None,
     viewer: Viewer | None = None,
+    sight: Sight | None = None,
 ) -> Subscriber:
     """Add a subscriber to `page` (or only to `incident`, one of the page's incidents).
 
@@ -123,12 +128,16 @@ def add_subscriber(
     from a job once the transaction commits, unless `confirmed` says they are confirmed already (staff
     adding someone knowingly; no message is sent). Webhook, Slack and Teams subscribers are
     active at once. No `component_ids` means every component; `viewer` binds the subscription
-    to what that private client may see. Staff need the admin role; a visitor subscribing
+    to what that private client may see. The components must be among those the subscription
+    may see: `sight` is that of the reader subscribing themselves (the public's for an
+    anonymous visitor), to whom a component it may not see is as unknown as a made-up one;
+    staff adding someone give none: a viewer's subscription then follows what the viewer may
+    see, an unbound one no hidden component. Staff need the admin role; a visitor subscribing
     themselves acts as the system.
 
-    Raises ValidationError (bad address, a channel the page switched off, an unknown component
-    or viewer) or Conflict (the address is already subscribed), writing nothing. Flushes,
-    never commits.
+    Raises ValidationError (bad address, a channel the page switched off, an unknown component,
+    a component the subscription may not see, an unknown or deactivated viewer) or Conflict (the
+    address is already subscribed), writing nothing. Flushes, never commits.
     """
     require_role(actor, PAGE_ADMINS, "add subscribers")
     check_channel_allowed(page, channel, for_incident=incident is not None)
@@ -141,11 +150,21 @@ def add_subscriber(
         raise ValidationError("This incident is not on this page.", field="incident")
     if viewer is not None and viewer.page_id != page.id:
         raise ValidationError("This page access user belongs to another page.", field="page_access_user")
+    if viewer is not None and not viewer.is_active:
+        raise ValidationError("This page access user is deactivated.", field="page_access_user")
     if incident is not None and component_ids:
         raise ValidationError(
             "A subscription to one incident follows that incident, not components.", field="components"
         )
+    if sight is not None:
+        # Checked before the ids are looked up: what the reader may not see, it may not learn exists.
+        _refuse_unseen(session, page.id, sight, component_ids, message=AS_UNKNOWN)
     components = load_components(session, page.id, list(component_ids))
+    if sight is None:
+        # Staff choosing: a viewer's subscription may follow what that viewer may see; an
+        # unbound one any component shown to some reader (never a hidden one).
+        own = sight_of_viewer(session, viewer.id) if viewer is not None else EVERYTHING
+        _refuse_unseen(session, page.id, own, [c.id for c in components])
     _refuse_duplicate(session, page.id, channel, columns, incident_id=incident.id if incident else None)
     now = utcnow()
     needs_confirmation = channel in CONFIRMED_CHANNELS and not confirmed
@@ -182,6 +201,25 @@ def add_subscriber(
         _send_confirmation(session, subscriber)
     session.flush()
     return subscriber
+
+
+def _refuse_unseen(
+    session: Session,
+    page_id: str,
+    sight: Sight,
+    component_ids: Sequence[str],
+    *,
+    message: str = "Choose components this subscriber may see.",
+) -> None:
+    """ValidationError (field `components`) when `sight` may not see one of `component_ids`: a
+    subscription follows only what it may be told of (no hidden component, and an audience's
+    only through that audience)."""
+    if not component_ids:
+        return
+    _, visible = visible_components(session, page_id, sight)
+    seen = {component.id for component in visible}
+    if any(component_id not in seen for component_id in component_ids):
+        raise ValidationError(message, field="components")
 
 
 def was_confirmed_without_message(subscriber: Subscriber) -> bool:
@@ -383,19 +421,45 @@ def reactivate_subscriber(session: Session, subscriber: Subscriber, *, actor: Ac
 
 
 def update_subscriber_components(
-    session: Session, subscriber: Subscriber, *, actor: Actor, component_ids: Sequence[str]
+    session: Session,
+    subscriber: Subscriber,
+    *,
+    actor: Actor,
+    component_ids: Sequence[str],
+    sight: Sight | None = None,
 ) -> None:
     """Choose the components the subscriber follows; none means the whole page (components added later too).
 
-    Raises ValidationError (field `components`) for an unknown component or a subscription to
-    one incident. Flushes, never commits.
+    The components must be among those the subscriber may see (`readers_of`); one that hears
+    nothing of its page (its viewer deactivated, or not bound to a client of a private page)
+    may follow none. `sight` is that of the reader choosing for themselves (the subscription's
+    own, through its manage link), to whom a component it may not see is as unknown as a
+    made-up one; staff give none: a bound subscriber then follows what it may see, an unbound
+    one no hidden component. Raises ValidationError (field `components`) for an unknown
+    component, one the subscriber may not see, or a subscription to one incident. Flushes,
+    never commits.
     """
     require_role(actor, PAGE_ADMINS, "change what subscribers follow")
     if subscriber.incident_id is not None:
         raise ValidationError(
             "A subscription to one incident follows that incident, not components.", field="components"
         )
-    wanted = [component.id for component in load_components(session, subscriber.page_id, list(component_ids))]
+    if not component_ids:
+        wanted: list[str] = []
+    else:
+        reader = readers_of(session, [subscriber])[subscriber.id]
+        page = session.get(Page, subscriber.page_id)
+        if page is None or not reader.may_read(page_is_private=page.visibility is PageVisibility.PRIVATE):
+            raise ValidationError(
+                "This subscription is told nothing of this page, so it cannot follow components.",
+                field="components",
+            )
+        if sight is not None:
+            _refuse_unseen(session, subscriber.page_id, sight, component_ids, message=AS_UNKNOWN)
+        wanted = [c.id for c in load_components(session, subscriber.page_id, list(component_ids))]
+        if sight is None:
+            is_bound = subscriber.viewer_id is not None or subscriber.audience_id is not None
+            _refuse_unseen(session, subscriber.page_id, reader.sight if is_bound else EVERYTHING, wanted)
     current = {link.component_id: link for link in subscriber.component_links}
     before = sorted(current)
     for component_id, link in current.items():

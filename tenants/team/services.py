@@ -442,3 +442,39 @@ def transfer_ownership(session: Session, tenant: Tenant, new_owner: Membership, 
         before={"new_owner_role": before.value, "previous_owner_role": Role.OWNER.value},
         after={"new_owner_role": Role.OWNER.value, "previous_owner_role": Role.ADMIN.value},
     )
+
+
+def join_through_sso(session: Session, tenant: Tenant, *, email: str, actor: Actor) -> Membership:
+    """Make `email` a member of `tenant` with its single sign-on role, creating the account if needed.
+
+    For a person the organization's identity provider signed in who is not a member yet. The
+    caller has checked that the address's domain is the organization's just-in-time domain; the
+    role is the configured one, viewer or editor only. A new account has no password (it signs
+    in through single sign-on, or sets a password by reset). Raises NotFound for a session of
+    another organization, Conflict for a member already, ValidationError when the plan is full.
+    Flushes, never commits.
+    """
+    _refuse_other_organization(session, tenant.id, "organization")
+    email = clean_email(email)
+    role = tenant.sso_jit_role if tenant.sso_jit_role in {Role.VIEWER, Role.EDITOR} else Role.VIEWER
+    user = session.scalar(select(User).where(User.email == email))
+    if user is not None and membership_of(session, tenant.id, user.id) is not None:
+        raise Conflict(f"{email} is already a member of {tenant.name}.")
+    _check_seats(session, tenant, field="_form")
+    if user is None:
+        user = User(email=email, password_hash=None, email_verified_at=utcnow())
+        session.add(user)
+        session.flush()
+    membership = Membership(tenant_id=tenant.id, user_id=user.id, role=role)
+    session.add(membership)
+    session.flush()
+    record_event(
+        session,
+        actor,
+        "member.joined_through_sso",
+        object_type="membership",
+        object_id=membership.id,
+        summary=f"{email} joined as {role.value} through single sign-on",
+        after={"email": email, "role": role.value},
+    )
+    return membership

@@ -164,7 +164,8 @@ def test_a_private_page_is_not_shown_to_visitors(staff_client, org_a, web):
         == 302
     )
     status, shown = public_html(web, org_a.host)
-    assert status == 403 and "Acme REST" not in shown
+    assert status == 302 and "Acme REST" not in shown  # to the sign-in form
+    assert web.get("/login", headers={"Host": org_a.host}).status_code == 200
 
 
 def test_a_new_address_moves_the_page_and_says_so(staff_client, org_a, web):

@@ -9,8 +9,6 @@ import re
 from datetime import timedelta
 
 from sqlalchemy import select
-from werkzeug.datastructures import FileStorage
-from werkzeug.test import encode_multipart
 
 from status_platform.db.session import tenant_session
 from status_platform.timeutil import utcnow
@@ -26,7 +24,8 @@ from tenants.subscribers.models import (
     Subscriber,
     SubscriberComponent,
 )
-from tests.conftest import csrf_token, fingerprint, post_form
+from tests.admin_ui.uploads import assert_preview_lines, preview_line, preview_token, upload_csv
+from tests.conftest import fingerprint, post_form
 
 
 def _base(org) -> str:
@@ -327,24 +326,8 @@ def test_each_subscriber_shows_its_deliveries_and_is_resent_unsubscribed_reactiv
     assert staff_client.get(f"{_base(org_a)}/{reader}").status_code == 404
 
 
-def _upload(client, org, content: bytes, name: str = "subscribers.csv"):
-    token = csrf_token(client.get("/login").get_data(as_text=True))
-    # Encoded here, in memory: the test client would spool a large body to a file it never closes.
-    boundary, body = encode_multipart(
-        {
-            "csrf_token": token,
-            "file": FileStorage(io.BytesIO(content), filename=name, content_type="text/csv"),
-        }
-    )
-    return client.post(
-        f"{_base(org)}/import/preview", data=body, content_type=f"multipart/form-data; boundary={boundary}"
-    )
-
-
-def _result_of(html: str, line: int) -> str:
-    match = re.search(rf"<tr[^>]*>\s*<td>{line}</td>(.*?)</tr>", html, re.S)
-    assert match, f"line {line} is not in the preview"
-    return match.group(1)
+def _upload(client, org, content: bytes):
+    return upload_csv(client, f"{_base(org)}/import/preview", content, "subscribers.csv")
 
 
 def test_a_csv_import_previews_every_line_with_its_error_then_adds_the_valid_ones(
@@ -375,20 +358,25 @@ def test_a_csv_import_previews_every_line_with_its_error_then_adds_the_valid_one
     html = preview.get_data(as_text=True)
     assert preview.status_code == 200
     assert "3 of 12 lines can be imported; 9 cannot" in html and "Import 3 subscribers" in html
-    assert "To be added" in _result_of(html, 2) and "Acme Web" in _result_of(html, 2)
-    assert "hooks.example.test/a" in _result_of(html, 3) and "contact ops@example.test" in _result_of(html, 3)
-    assert "is not valid" in _result_of(html, 4)
-    assert "Repeats line 2." in _result_of(html, 5)
-    assert "Already subscribed to this page." in _result_of(html, 6)
-    assert "Unknown component: “Acme Nothing”" in _result_of(html, 7)
-    assert "does not accept Slack subscribers" in _result_of(html, 8)
-    assert "plan does not include SMS" in _result_of(html, 9)
-    assert "Unknown channel “pigeon”" in _result_of(html, 10)
-    assert "Unknown component" in _result_of(html, 11)
-    assert "=fifth@example.test" in _result_of(html, 12) and "Acme REST" in _result_of(html, 12)
-    assert "A webhook needs an email address" in _result_of(html, 13)
+    assert_preview_lines(
+        html,
+        {
+            2: ("To be added", "Acme Web"),
+            3: ("hooks.example.test/a", "contact ops@example.test"),
+            4: "is not valid",
+            5: "Repeats line 2.",
+            6: "Already subscribed to this page.",
+            7: "Unknown component: “Acme Nothing”",
+            8: "does not accept Slack subscribers",
+            9: "plan does not include SMS",
+            10: "Unknown channel “pigeon”",
+            11: "Unknown component",
+            12: ("=fifth@example.test", "Acme REST"),
+            13: "A webhook needs an email address",
+        },
+    )
     assert fingerprint(org_a.tenant_id) == before
-    token = re.search(r'name="token" value="([0-9a-f]{32})"', html).group(1)
+    token = preview_token(html)
 
     # the browser's copy proves nothing: a made-up token imports nothing
     forged = post_form(staff_client, f"{_base(org_a)}/import", {"token": "0" * 32})
@@ -472,7 +460,7 @@ def test_the_export_is_the_filtered_list_as_a_csv_download_with_formulas_defused
     ]
     # an export reads back: its guarded cells lose their quote
     preview = _upload(staff_client, org_a, response.get_data())
-    assert "Already subscribed to this page." in _result_of(preview.get_data(as_text=True), 2)
+    assert "Already subscribed to this page." in preview_line(preview.get_data(as_text=True), 2)
 
 
 def test_the_delivery_log_counts_each_notice_by_outcome_and_groups_the_failures_reasons(

@@ -211,16 +211,24 @@ def test_a_private_page_shows_visitors_nothing(web, org_a):
     from tenants.pages.models import PageVisibility
 
     update_page(org_a, visibility=PageVisibility.PRIVATE)
-    for path in (
-        "/",
-        "/api/v2/summary.json",
-        "/history.rss",
-        "/badge.svg",
-        f"/incidents/{org_a.ids['incident']}",
-    ):
+    expected = {
+        "/": 302,
+        f"/incidents/{org_a.ids['incident']}": 302,
+        "/history": 302,
+        "/api/v2/summary.json": 401,
+        "/history.rss": 401,
+        "/badge.svg": 401,
+        "/embed.js": 401,
+    }
+    for path, status in expected.items():
         response = web.get(path, headers={"Host": org_a.host})
-        assert response.status_code == 403
+        assert response.status_code == status, path
         assert org_a.name + " outage" not in response.get_data(as_text=True)
+        assert response.headers["Cache-Control"] == "private, no-store"
+        if status == 302:
+            assert response.headers["Location"].startswith("/login?next=" + path.split("?")[0])
+    sign_in_form = web.get("/login", headers={"Host": org_a.host}).get_data(as_text=True)
+    assert "Sign in to Acme status" in sign_in_form and "Acme outage" not in sign_in_form
 
 
 def test_tenant_text_is_escaped_and_markdown_is_sanitized(web, org_a):

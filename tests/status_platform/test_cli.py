@@ -13,7 +13,8 @@ from status_platform.db.session import platform_session, tenant_session
 from status_platform.identity.apikeys import find_api_key
 from status_platform.identity.models import ApiKey, User
 from status_platform.tenancy.models import Membership, PageRoute, Role, Tenant
-from tenants.components.models import Component, ComponentGroup
+from tenants.audiences.models import Viewer
+from tenants.components.models import Component, ComponentGroup, ComponentVisibility
 from tenants.incidents.models import Incident, IncidentKind, IncidentStatus, IncidentType
 from tenants.pages.models import Page
 from tenants.subscribers.models import Subscriber
@@ -185,8 +186,18 @@ def test_seed_demo_creates_the_acme_organization(cli):
         assert [g.name for g in s.scalars(select(ComponentGroup).order_by(ComponentGroup.position))] == [
             "API",
             "Web",
+            "Northwind Stores sites",
+            "Contoso Retail sites",
         ]
-        assert s.scalar(select(func.count()).select_from(Component)) == 7
+        public = (
+            select(func.count())
+            .select_from(Component)
+            .where(Component.visibility == ComponentVisibility.PUBLIC)
+        )
+        assert s.scalar(public) == 7 and s.scalar(select(func.count()).select_from(Component)) == 11
+        assert (
+            s.scalar(select(func.count()).select_from(Viewer).where(Viewer.password_hash.is_not(None))) == 2
+        )
         incidents = s.scalars(select(Incident).where(Incident.kind == IncidentKind.INCIDENT)).all()
         resolved = [i for i in incidents if i.status is IncidentStatus.RESOLVED]
         assert len(resolved) == 3 and all(len(i.updates) >= 3 for i in resolved)

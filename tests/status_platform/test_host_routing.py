@@ -65,7 +65,9 @@ def test_an_inactive_organizations_pages_get_404(web, org_a):
 
 @pytest.mark.parametrize("path", ["/login", "/orgs", "/logout", "/t/acme/"])
 def test_no_admin_route_answers_on_a_page_host(web, org_a, path):
-    assert web.get(path, headers={"Host": org_a.host}).status_code == 404
+    # A page host has a sign-out of its own (POST /logout, for viewers): a GET is refused there.
+    expected = (404, 405) if path == "/logout" else (404,)
+    assert web.get(path, headers={"Host": org_a.host}).status_code in expected
     assert web.post(path, headers={"Host": org_a.host}).status_code in (404, 405)
 
 
