@@ -34,7 +34,9 @@ def create_app(settings: Settings, *, resolver: HostResolver | None = None) -> F
     )
     app.jinja_env.filters.update(FILTERS)
     # A viewer's session (the only thing the page host's cookie holds) lasts two weeks at most.
+    # counted from the sign-in: the cookie is not sent again with every page a viewer reads.
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(days=14)
+    app.config["SESSION_REFRESH_EACH_REQUEST"] = False
     resolver = resolver or HostResolver(settings)
 
     @app.before_request

@@ -7,7 +7,9 @@ Run on demand (not part of the suite):
 It measures, in one run and under the same gunicorn settings (4 workers, gthread):
 1. our page and summary.json for the demo organization;
 2. a bare Flask app returning the very same bytes (the ceiling for this server and machine);
-3. ours again after 10,000 past incidents were added to the page.
+3. the same two, read by a signed-in viewer of one of the demo's client audiences (its own
+   session cookie: no shared cache, the session checked and its audience's snapshot read);
+4. ours again after 10,000 past incidents were added to the page.
 Load comes from wrk (Debian's `wrk` package) on loopback, bounded in time. Uses SQLite and an
 embedded Redis in a temporary folder unless DATABASE_URL / REDIS_URL are set.
 """
@@ -92,7 +94,35 @@ def to_ms(text: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def load(port: int, path: str, *, duration: int, connections: int) -> Result:
+def sign_in_viewer(port: int) -> str:
+    """The session cookie of the demo's first client viewer, signed in with its password."""
+    from tenants.organizations.demo import DEMO_VIEWER_PASSWORD, RETAILERS
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        body = f"email=buyer@{RETAILERS[0][1]}&password={DEMO_VIEWER_PASSWORD}".replace("@", "%40")
+        conn.request(
+            "POST",
+            "/login",
+            body=body,
+            headers={
+                "Host": f"{HOST}:{port}",
+                "Origin": f"http://{HOST}:{port}",
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+        )
+        response = conn.getresponse()
+        response.read()
+        cookie = response.getheader("Set-Cookie") or ""
+        if response.status != 302 or not cookie:
+            raise SystemExit(f"the demo viewer could not sign in ({response.status})")
+        return cookie.split(";", 1)[0]
+    finally:
+        conn.close()
+
+
+def load(port: int, path: str, *, duration: int, connections: int, headers: tuple[str, ...] = ()) -> Result:
+    extra = [arg for header in headers for arg in ("-H", header)]
     output = subprocess.run(
         [
             "wrk",
@@ -101,7 +131,8 @@ def load(port: int, path: str, *, duration: int, connections: int) -> Result:
             f"-d{duration}s",
             "--latency",
             "-H",
-            f"Host: {HOST}",
+            f"Host: {HOST}:{port}" if headers else f"Host: {HOST}",
+            *extra,
             f"http://127.0.0.1:{port}{path}",
         ],
         capture_output=True,
@@ -109,9 +140,11 @@ def load(port: int, path: str, *, duration: int, connections: int) -> Result:
         check=True,
         timeout=duration + 60,
     ).stdout
+    if not re.search(r"^\s+99%\s+(\S+)\s*$", output, re.M):
+        raise SystemExit(f"wrk printed no latency for {path}:\n{output}")
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
-    p50 = to_ms(re.search(r"^\s+50%\s+(\S+)$", output, re.M).group(1))  # type: ignore[union-attr]
-    p99 = to_ms(re.search(r"^\s+99%\s+(\S+)$", output, re.M).group(1))  # type: ignore[union-attr]
+    p50 = to_ms(re.search(r"^\s+50%\s+(\S+)\s*$", output, re.M).group(1))  # type: ignore[union-attr]
+    p99 = to_ms(re.search(r"^\s+99%\s+(\S+)\s*$", output, re.M).group(1))  # type: ignore[union-attr]
     errors = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", output)
     return Result(rate, p50, p99, int(errors.group(1)) if errors else 0)
 
@@ -285,6 +318,15 @@ def main(argv: list[str] | None = None) -> int:
                 )
         finally:
             stop(bare)
+        cookie = sign_in_viewer(ours_port)
+        for name, path in PATHS.items():
+            results[("viewer", name)] = load(
+                ours_port,
+                path,
+                duration=args.duration,
+                connections=args.connections,
+                headers=(f"Cookie: {cookie}",),
+            )
         seconds = add_past_incidents(env, args.incidents)
         print(f"added {args.incidents} past incidents in {seconds:.1f} s", flush=True)
         for name, path in PATHS.items():
@@ -310,10 +352,11 @@ def main(argv: list[str] | None = None) -> int:
     labels = {
         "bare": "bare Flask, same bytes",
         "ours": "statusplatform",
+        "viewer": "signed-in viewer",
         "many": f"+{args.incidents} incidents",
     }
     for name in PATHS:
-        for kind in ("bare", "ours", "many"):
+        for kind in ("bare", "ours", "viewer", "many"):
             r = results[(kind, name)]
             print(
                 f"{name + ': ' + labels[kind]:28}{r.rate:>10.0f}{r.p50_ms:>9.2f}{r.p99_ms:>9.2f}{r.errors:>9}"
