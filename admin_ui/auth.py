@@ -68,14 +68,6 @@ def _settings() -> Settings:
     return current_app.config["SETTINGS"]  # type: ignore[no-any-return]
 
 
-def _login_limits() -> tuple[Limit, Limit]:
-    settings = _settings()
-    return (
-        Limit("login-account", settings.LOGIN_ATTEMPTS_PER_ACCOUNT, settings.LOGIN_WINDOW_SECONDS),
-        Limit("login-ip", settings.LOGIN_ATTEMPTS_PER_IP, settings.LOGIN_WINDOW_SECONDS),
-    )
-
-
 def _sign_in(user: User) -> None:
     """A fresh session for `user`: nothing from before (another account, a planted value) carries over."""
     session.clear()
@@ -105,7 +97,7 @@ def login() -> Response | str | tuple[str, int, dict[str, str]]:
     form = LoginForm()
     if form.validate_on_submit():
         email = (form.email.data or "").strip().lower()
-        per_account, per_ip = _login_limits()
+        per_account, per_ip = ratelimit.login_limits(_settings())
         # Every attempt is counted before its password is checked, so parallel guesses cannot
         # all pass a check made before any of them was counted; past the limit the password is
         # not even checked, and a guesser learns nothing more.
@@ -201,7 +193,7 @@ def signup() -> Response | str | tuple[str, int, dict[str, str]]:
     if wait:
         message = f"Too many sign-ups from your network. {ratelimit.try_again_in(wait)}"
         return _too_many("admin/auth/signup.html", message, wait, values=request.form, email="")
-    per_account, _ = _login_limits()
+    per_account, _ = ratelimit.login_limits(_settings())
     counted = ""
     try:
         name = clean_text(text("name"), field="name", label="Company name")
@@ -295,7 +287,7 @@ def account() -> Response | str | tuple[str, int, dict[str, str]]:
             return redirect(url_for("auth.account"))
         if which != "password":
             raise ValidationError("Choose what to change.")
-        per_account, _ = _login_limits()
+        per_account, _ = ratelimit.login_limits(_settings())
         # Counted before the check, as at sign-in; the right password starts the account afresh.
         wait = ratelimit.attempt(per_account, user.email)
         if wait:
@@ -414,7 +406,7 @@ def reset_password(token: str) -> Response | str | tuple[str, int]:
     user.email_verified_at = user.email_verified_at or utcnow()
     user.last_login_at = utcnow()
     db.commit()
-    ratelimit.reset(_login_limits()[0], user.email)
+    ratelimit.reset(ratelimit.login_limits(_settings())[0], user.email)
     _sign_in(user)
     flash("Your password was changed; you were signed out everywhere else.")
     return redirect(url_for("auth.organizations"))

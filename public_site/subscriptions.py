@@ -33,6 +33,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.datastructures import MultiDict
 
 from public_site import documents, viewers
+from public_site.origin import is_same_origin
 from status_platform import ratelimit
 from status_platform.db.session import db
 from status_platform.errors import DomainError, TooManyRequests, ValidationError
@@ -228,37 +229,6 @@ def subscribe_panel(snapshot: dict[str, Any], incident_id: str | None = None) ->
 
 
 # --- requests --------------------------------------------------------------------------------------
-
-
-def _authority(url: str) -> str | None:
-    """'host[:port]' of an origin or URL, the port only when not the scheme's default."""
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError:
-        return None
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return None
-    default = 443 if parts.scheme == "https" else 80
-    return parts.hostname.lower() + (f":{port}" if port and port != default else "")
-
-
-def is_same_origin() -> bool:
-    """Whether the POST was sent by a page of this host.
-
-    The scheme is not compared: behind a proxy terminating TLS the app may see plain HTTP.
-    A page sent with `Referrer-Policy: no-referrer` makes browsers send `Origin: null`; then
-    Sec-Fetch-Site speaks for them.
-    """
-    own = _authority(request.host_url)
-    origin = request.headers.get("Origin")
-    if origin and origin != "null":
-        return _authority(origin) == own
-    site = request.headers.get("Sec-Fetch-Site")
-    if site:
-        return site == "same-origin"
-    referer = request.headers.get("Referer")
-    return bool(referer) and _authority(referer) == own
 
 
 def shown_address(subscriber: Subscriber) -> str:

@@ -27,6 +27,7 @@ from flask import (
 from sqlalchemy import select
 from werkzeug.exceptions import HTTPException
 
+from public_site.origin import is_same_origin
 from status_platform import ratelimit
 from status_platform.cache import versioned_document
 from status_platform.config import Settings
@@ -269,17 +270,7 @@ def _actor(viewer: Viewer) -> Actor:
     return Actor(label=f"viewer {viewer.email}", ip_address=request.remote_addr)
 
 
-def _login_limits() -> tuple[Limit, Limit]:
-    settings = _settings()
-    return (
-        Limit("viewer-login-account", settings.LOGIN_ATTEMPTS_PER_ACCOUNT, settings.LOGIN_WINDOW_SECONDS),
-        Limit("viewer-login-ip", settings.LOGIN_ATTEMPTS_PER_IP, settings.LOGIN_WINDOW_SECONDS),
-    )
-
-
 def _same_origin_or_400() -> None:
-    from public_site.subscriptions import is_same_origin
-
     if not is_same_origin():
         abort(400, "This form must be sent from the status page itself.")
 
@@ -313,7 +304,7 @@ def login() -> Response | tuple[str, int, dict[str, str]]:
         errors["password"] = "Enter your password."
     if errors:
         return _login_page(422, errors=errors, email=email)
-    per_account, per_ip = _login_limits()
+    per_account, per_ip = ratelimit.login_limits(_settings(), "viewer-login")
     ip = request.remote_addr or "unknown"
     subject = f"{g.page_address.page_id}:{email}"
     account_wait = ratelimit.attempt(per_account, subject)
@@ -347,7 +338,7 @@ def request_link() -> tuple[str, int, dict[str, str]]:
             422, errors={"link_email": "Enter the email address you were invited with."}, email=email
         )
     wait_address = ratelimit.attempt(LINK_LIMIT, f"{g.page_address.page_id}:{email}")
-    _, per_ip = _login_limits()
+    _, per_ip = ratelimit.login_limits(_settings(), "viewer-login")
     wait_ip = ratelimit.attempt(per_ip, request.remote_addr or "unknown")
     if wait_address or wait_ip:
         wait = max(wait_address, wait_ip)
@@ -466,7 +457,7 @@ def set_password() -> Response | tuple[str, int, dict[str, str]]:
     current = request.form.get("current_password") or ""
     new = request.form.get("new_password") or ""
     if viewer.password_hash:
-        per_account, _ = _login_limits()
+        per_account, _ = ratelimit.login_limits(_settings(), "viewer-login")
         subject = f"{viewer.page_id}:{viewer.email}"
         wait = ratelimit.attempt(per_account, subject)
         if wait:

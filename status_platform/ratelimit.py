@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import redis
 
-from status_platform.config import active_settings
+from status_platform.config import Settings, active_settings
 from status_platform.jobs.queues import get_redis
 
 log = logging.getLogger(__name__)
@@ -28,6 +28,14 @@ class Limit:
     name: str  # what is counted, e.g. "login-account"; part of the Redis key
     attempts: int
     window_seconds: int
+
+
+def login_limits(settings: Settings, scope: str = "login") -> tuple[Limit, Limit]:
+    """Sign-in attempts allowed per account and per network (LOGIN_* settings), named by `scope`."""
+    return (
+        Limit(f"{scope}-account", settings.LOGIN_ATTEMPTS_PER_ACCOUNT, settings.LOGIN_WINDOW_SECONDS),
+        Limit(f"{scope}-ip", settings.LOGIN_ATTEMPTS_PER_IP, settings.LOGIN_WINDOW_SECONDS),
+    )
 
 
 def _key(limit: Limit, subject: str) -> str:
